@@ -1,0 +1,37 @@
+"""mobilezoo: efficient vision and video networks for phones.
+
+Load models by name, profile their parameters and multiply-adds, and export them for deployment::
+
+    import mobilezoo
+    model = mobilezoo.create_model("fbnetv2_f1").eval()
+    print(mobilezoo.list_models("fbnetv2_*"))
+    print(mobilezoo.profile("resnext50_32x4d").gmacs)
+"""
+
+from __future__ import annotations
+
+from . import models as _models  # noqa: F401  (registers every family)
+from .errors import MobileZooError
+from .factory import create_model
+from .profile import profile
+from .registry import (
+    get_model_info,
+    get_pretrained_cfg,
+    is_model,
+    list_models,
+    list_pretrained,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MobileZooError",
+    "create_model",
+    "get_model_info",
+    "get_pretrained_cfg",
+    "is_model",
+    "list_models",
+    "list_pretrained",
+    "profile",
+    "__version__",
+]

@@ -1,0 +1,7 @@
+"""``python -m mobilezoo`` runs the command line."""
+
+import sys
+
+from .cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ``mobilezoo`` command line (see ``mobilezoo --help``)."""

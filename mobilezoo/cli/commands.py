@@ -1,0 +1,189 @@
+"""Sub-commands about the zoo itself: ``list``, ``info``, ``profile``.
+
+Each ``add_*`` function adds one verb to the parser; ``REGISTRARS`` is the order ``--help`` shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ..profile.result import human
+
+
+def _console() -> Console:
+    import sys
+
+    # piped output (CI logs, files) gets a fixed width so tables keep whole column headers
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 140)
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+# --- list ----------------------------------------------------------------------------------------
+
+
+def add_list(verbs: Any) -> None:
+    p = verbs.add_parser(
+        "list",
+        help="list registered models (fnmatch wildcards)",
+        description="List registered models. PATTERN is an fnmatch wildcard such as 'fbnetv2_*'.",
+        formatter_class=_formatter,
+    )
+    p.add_argument("pattern", nargs="?", default="*", help="wildcard on the model name (default: all)")
+    p.add_argument("--pretrained", action="store_true", help="list weight entries (name.tag) instead")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.set_defaults(run=run_list)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..registry import get_model_entry, list_models, split_name
+
+    names = list_models(args.pattern, pretrained=args.pretrained)
+    if args.json:
+        print(json.dumps(names))
+        return 0
+    table = Table(title=f"mobilezoo models matching '{args.pattern}' ({len(names)})")
+    for column in ("name", "family", "input", "params", "GMACs", "top-1", "weights"):
+        table.add_column(column, justify="right" if column in ("params", "GMACs", "top-1") else "left")
+    for name in names:
+        entry = get_model_entry(name)
+        tag = split_name(name)[1]
+        published = entry.published
+        size = "x".join(str(s) for s in entry.cfg["input_size"][1:])
+        params = published.get("params")
+        gmacs = published.get("gmacs")
+        weight = entry.weights.get(tag) if tag else next(iter(entry.weights.values()), None)
+        top1 = (weight.metrics.get("top1") if weight else None) or published.get("top1")
+        table.add_row(
+            name,
+            entry.family,
+            size,
+            human(params) if params else "-",
+            f"{gmacs:.3f}" if gmacs else "-",
+            f"{top1:.2f}" if top1 else "-",
+            ", ".join(entry.weights) or "-",
+        )
+    _console().print(table)
+    return 0
+
+
+# --- info ----------------------------------------------------------------------------------------
+
+
+def add_info(verbs: Any) -> None:
+    p = verbs.add_parser(
+        "info",
+        help="show a model's pretrained cfg, published figures and weights",
+        description="Show everything known about a model: input size, preprocessing, published "
+        "params/MACs/accuracy, paper, aliases and weight entries.",
+        formatter_class=_formatter,
+    )
+    p.add_argument("name", help="model name, name.tag or alias")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run_info)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from ..registry import get_model_info
+
+    info = get_model_info(args.name)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    table = Table(title=f"{info['architecture']}", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for key, value in info.items():
+        if key in ("weights", "published", "class_names"):
+            continue
+        table.add_row(key, str(value))
+    for key, value in info["published"].items():
+        table.add_row(f"published {key}", f"{value:,}" if isinstance(value, int) else str(value))
+    for tag, weight in info["weights"].items():
+        metrics = ", ".join(f"{k} {v}" for k, v in weight["metrics"].items())
+        table.add_row(f"weights .{tag}", f"{weight['source']}; {metrics}; {weight['url'] or weight['file']}")
+    _console().print(table)
+    return 0
+
+
+# --- profile -------------------------------------------------------------------------------------
+
+
+def add_profile(verbs: Any) -> None:
+    p = verbs.add_parser(
+        "profile",
+        help="count parameters, multiply-adds and activations (fvcore)",
+        description="Count parameters (all, and Conv/Linear weights only), multiply-adds with and "
+        "without batch-norm, elementwise ops and activations, with a per-block table.\n"
+        "MACs without BN is the published convention (torchvision _ops, mobile-vision flops_m).",
+        formatter_class=_formatter,
+    )
+    p.add_argument("name", help="model name, alias or definition file")
+    p.add_argument("--input-size", help="224, 160x128, or a full shape 3,224,224 (video 3,16,224,224)")
+    p.add_argument("--depth", type=int, help="table rows N module levels deep (default: one per block)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=run_profile)
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    from ..profile import profile
+
+    result = profile(args.name, input_size=args.input_size, depth=args.depth)
+    if args.json:
+        print(result.to_json())
+        return 0
+    console = _console()
+    table = Table(title=f"{result.model} at input {tuple(result.input_shape)}")
+    for column in ("module", "type", "params", "MACs (no BN)", "BN", "elementwise", "activations"):
+        table.add_column(column, justify="left" if column in ("module", "type") else "right")
+    for row in result.modules:
+        table.add_row(
+            row.name,
+            row.type,
+            f"{row.params:,}",
+            human(row.macs_without_bn),
+            human(row.batch_norm_macs),
+            human(row.elementwise_ops),
+            human(row.activations),
+        )
+    console.print(table)
+    console.print(f"parameters:          {result.params:,}")
+    console.print(f"weight parameters:   {result.params_conv_linear_weights:,} (Conv/Linear weights only)")
+    console.print(f"MACs (without BN):   {human(result.macs_without_bn)} ({result.macs_without_bn:,})")
+    console.print(f"MACs (with BN):      {human(result.macs)} ({result.macs:,})")
+    console.print(f"elementwise ops:     {human(result.elementwise_ops)} (not in MACs)")
+    console.print(f"activations:         {human(result.activations)}")
+    for note in result.notes:
+        console.print(f"note: {note}", style="dim")
+    return 0
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+DEMO_MODEL = "resnext50_32x4d"
+
+
+def add_demo(verbs: Any) -> None:
+    p = verbs.add_parser(
+        "demo",
+        help="the offline end-to-end demo: list the zoo and profile a model",
+        description="Run the offline demo: list the zoo, then profile the demo model at its native size.",
+        formatter_class=_formatter,
+    )
+    p.add_argument("--model", default=DEMO_MODEL, help=f"model to profile (default: {DEMO_MODEL})")
+    p.set_defaults(run=run_demo)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    run_list(argparse.Namespace(pattern="*", pretrained=False, json=False))
+    return run_profile(argparse.Namespace(name=args.model, input_size=None, depth=None, json=False))
+
+
+REGISTRARS = [add_list, add_info, add_profile, add_demo]

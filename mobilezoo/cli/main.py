@@ -1,0 +1,67 @@
+"""The ``mobilezoo`` command line: one sub-command per verb, each in its own module.
+
+Errors a user can cause print one line to stderr and exit with code 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from typing import Sequence
+
+from ..errors import MobileZooError
+from . import commands
+
+EPILOG = """examples:
+  mobilezoo list 'fbnetv2_*'            models whose name matches a wildcard
+  mobilezoo info resnext50_32x4d        pretrained cfg, published figures, weights
+  mobilezoo profile fbnetv2_f1          parameters and multiply-adds at the native size
+  mobilezoo profile s3d --input-size 3,16,112,112 --json
+"""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line and exits with code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="mobilezoo",
+        description="A model zoo for phones: efficient vision and video networks by name, "
+        "with FLOP/parameter profiling and export for on-device runtimes.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"mobilezoo {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=OneLineParser)
+    for register in commands.REGISTRARS:
+        register(verbs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mobilezoo`` console script; returns the exit code."""
+    warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit deprecation noise from fvcore
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.run(args) or 0)
+    except MobileZooError as exc:
+        print(f"mobilezoo: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mobilezoo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""``create_model``: build any registered model (or a user's definition file) by name."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any, Sequence
+
+from torch import nn
+
+from .errors import InvalidInputError, MobileZooError
+from .models.base import FeatureListNet
+from .registry import check_num_classes, get_pretrained_cfg, resolve
+from .weights.loading import load_state_dict_strict
+
+DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def create_model(
+    name: str,
+    pretrained: bool = False,
+    num_classes: int | None = None,
+    features_only: bool = False,
+    out_indices: Sequence[int] | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    **overrides: Any,
+) -> nn.Module:
+    """Build a model by name, like ``timm.create_model``.
+
+    Args:
+        name: a registered name (``fbnetv2_f1``), a weight-tagged name (``fbnetv2_f1.fmnist``), an
+            upstream alias (``FBNetV2_F1``), or the path of an architecture definition file (YAML/JSON).
+        pretrained: load the weights of the tag (or the architecture's default tag).
+        num_classes: classifier size; with ``pretrained`` the head is replaced after loading.
+        features_only: return a module that outputs the multi-scale feature maps.
+        out_indices: which feature levels ``features_only`` returns (default: all).
+        checkpoint_path: a local checkpoint (``.pth`` or ``.safetensors``) to load strictly.
+        **overrides: architecture options passed to the family builder (e.g. ``seed`` for RandWire).
+
+    The model is returned in train mode; call ``.eval()`` before inference.
+    """
+    if num_classes is not None:
+        check_num_classes(num_classes)
+    if isinstance(name, (str, os.PathLike)) and os.fspath(name).endswith(DEFINITION_SUFFIXES):
+        from .models.definition_files import build_from_definition_file
+
+        model = build_from_definition_file(os.fspath(name), num_classes=num_classes, **overrides)
+        return _finish(model, checkpoint_path, features_only, out_indices)
+
+    entry, tag = resolve(name)
+    if pretrained and tag is None:
+        tag = entry.default_tag
+        if tag is None:
+            raise MobileZooError(
+                f"no pretrained weights are registered for '{entry.name}'; "
+                "use pretrained=False or pass checkpoint_path=<your file>"
+            )
+    cfg = get_pretrained_cfg(f"{entry.name}.{tag}" if tag else entry.name)
+    build_classes = cfg["num_classes"] if pretrained else (num_classes if num_classes is not None else cfg["num_classes"])
+    model = _call_builder(entry.builder, entry.name, num_classes=build_classes, **overrides)
+    cfg["num_classes"] = build_classes
+    model.pretrained_cfg = cfg
+    if pretrained:
+        from .weights.hub import load_pretrained
+
+        load_pretrained(model, entry, tag)
+        if num_classes is not None and num_classes != build_classes:
+            model.reset_classifier(num_classes)
+            model.pretrained_cfg["num_classes"] = num_classes
+    return _finish(model, checkpoint_path, features_only, out_indices)
+
+
+def _call_builder(builder: Any, name: str, **kwargs: Any) -> nn.Module:
+    accepted = inspect.signature(builder).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    unknown = [k for k in kwargs if k not in accepted and not takes_any]
+    if unknown:
+        options = ", ".join(k for k in accepted if k not in ("num_classes",)) or "none"
+        raise InvalidInputError(f"'{name}' has no option '{unknown[0]}'; its options are: {options}")
+    return builder(**kwargs)
+
+
+def _finish(
+    model: nn.Module,
+    checkpoint_path: str | os.PathLike | None,
+    features_only: bool,
+    out_indices: Sequence[int] | None,
+) -> nn.Module:
+    if checkpoint_path is not None:
+        convert = getattr(model, "convert_checkpoint", None)
+        load_state_dict_strict(model, checkpoint_path, convert=convert)
+    if features_only:
+        return FeatureListNet(model, out_indices)
+    if out_indices is not None:
+        raise InvalidInputError("out_indices only applies with features_only=True")
+    return model

@@ -1,0 +1,71 @@
+"""Parse and check model input sizes given by users (CLI strings or tuples)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+import torch
+
+from .errors import InvalidInputError
+
+
+def parse_input_size(value: str | int | Sequence[int] | None, default: Sequence[int]) -> tuple[int, ...]:
+    """Turn a user's input size into a full per-sample shape like ``default`` (C,H,W or C,T,H,W).
+
+    Accepted: ``224`` (square spatial size), ``160x128`` (H x W), ``3,224,224`` (C,H,W; for video
+    T,H,W), ``3,16,224,224`` (C,T,H,W). Separators may be ``x``, ``,`` or spaces.
+    """
+    default = tuple(int(d) for d in default)
+    if value is None:
+        return default
+    if isinstance(value, str):
+        parts = [p for p in re.split(r"[x,\s]+", value.strip().lower()) if p]
+        numbers = []
+        for part in parts:
+            if not re.fullmatch(r"[+-]?\d+", part):
+                raise InvalidInputError(
+                    f"input size '{value}' is not a number; give e.g. 224, 160x128 or 3,224,224"
+                )
+            numbers.append(int(part))
+    elif isinstance(value, int) and not isinstance(value, bool):
+        numbers = [value]
+    else:
+        numbers = [int(v) for v in value]
+    if not numbers:
+        raise InvalidInputError("input size is empty; give e.g. 224, 160x128 or 3,224,224")
+    bad = [n for n in numbers if n <= 0]
+    if bad:
+        raise InvalidInputError(f"input size must be positive, got {bad[0]} in '{value}'")
+    video = len(default) == 4
+    if len(numbers) == 1:
+        return default[:-2] + (numbers[0], numbers[0])
+    if len(numbers) == 2:
+        return default[:-2] + tuple(numbers)
+    if len(numbers) == 3:
+        return (default[0], *numbers) if video else tuple(numbers)
+    if len(numbers) == 4 and video:
+        return tuple(numbers)
+    raise InvalidInputError(
+        f"input size '{value}' has {len(numbers)} numbers; this model takes at most {len(default)} "
+        f"({'C,T,H,W' if video else 'C,H,W'})"
+    )
+
+
+def check_channels(shape: Sequence[int], expected: int, model_name: str) -> None:
+    if shape[0] != expected:
+        raise InvalidInputError(
+            f"model '{model_name}' takes {expected} input channels, got {shape[0]}; "
+            f"use {expected} channels or build it with in_chans={shape[0]}"
+        )
+
+
+def example_input(shape: Sequence[int], batch: int = 1, seed: int = 0) -> torch.Tensor:
+    """A reproducible random input batch of per-sample ``shape``."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn((batch, *shape), generator=generator)
+
+
+def model_input_size(model: Any) -> tuple[int, ...]:
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    return tuple(cfg.get("input_size", (3, 224, 224)))

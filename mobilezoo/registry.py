@@ -1,0 +1,207 @@
+"""Model registry: names, aliases, pretrained cfgs and weight entries (timm/torchvision conventions).
+
+Names are lower-case ``family_variant`` (``fbnetv2_f1``, ``resnext50_32x4d``); a weight adds a tag
+(``resnext50_32x4d.tv_in1k``); upstream spellings (``FBNetV2_F1``, ``dmasking_f1``) are aliases.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import fnmatch
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable
+
+from torch import nn
+
+from .errors import InvalidInputError, UnknownModelError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class WeightEntry:
+    """One set of weights for an architecture (torchvision ``Weights`` + timm pretrained cfg)."""
+
+    tag: str
+    url: str | None = None  # public download address (never fetched in tests)
+    file: str | None = None  # file packaged with mobilezoo, relative to mobilezoo/weights/files
+    sha256: str | None = None
+    dataset: str = "ImageNet-1k"
+    num_classes: int = 1000
+    class_names: tuple[str, ...] | None = None
+    metrics: dict[str, float] = field(default_factory=dict)  # e.g. {"top1": 68.28, "top5": 87.83}
+    source: str = ""  # where the weights come from (mobile-vision, torchvision, trained here)
+    license: str = ""
+    recipe: str = ""
+    cfg: dict[str, Any] = field(default_factory=dict)  # preprocessing overrides for these weights
+    notes: str = ""
+
+
+@dataclass
+class ModelEntry:
+    """A registered architecture: its builder, default cfg, published figures and weights."""
+
+    name: str
+    builder: Callable[..., nn.Module]
+    family: str
+    cfg: dict[str, Any]
+    published: dict[str, Any] = field(default_factory=dict)
+    paper: str = ""
+    aliases: tuple[str, ...] = ()
+    weights: dict[str, WeightEntry] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def default_tag(self) -> str | None:
+        return next(iter(self.weights), None)
+
+
+_MODELS: dict[str, ModelEntry] = {}
+_ALIASES: dict[str, str] = {}  # lower-cased alias -> canonical name
+
+
+def default_cfg(
+    input_size: int | tuple[int, ...] = 224,
+    resize: int | None = None,
+    mean: tuple[float, ...] = IMAGENET_MEAN,
+    std: tuple[float, ...] = IMAGENET_STD,
+    interpolation: str = "bilinear",
+    num_classes: int = 1000,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A pretrained cfg in timm's vocabulary: ``input_size`` is (C, H, W) or (C, T, H, W)."""
+    if isinstance(input_size, int):
+        input_size = (3, input_size, input_size)
+    resize = resize or round(input_size[-1] / 0.875)
+    cfg = {
+        "input_size": tuple(input_size),
+        "resize": resize,  # short side before the center crop
+        "crop_pct": round(input_size[-1] / resize, 4),
+        "crop_mode": "center",
+        "interpolation": interpolation,
+        "mean": tuple(mean),
+        "std": tuple(std),
+        "num_classes": num_classes,
+    }
+    cfg.update(extra)
+    return cfg
+
+
+def register_model(entry: ModelEntry) -> ModelEntry:
+    """Add an architecture to the registry; names and aliases must be unique."""
+    for key in (entry.name, *entry.aliases):
+        lowered = key.lower()
+        owner = _ALIASES.get(lowered)
+        if owner is not None and owner != entry.name:
+            raise ValueError(f"model name '{key}' is already registered for '{owner}'")
+        _ALIASES[lowered] = entry.name
+    _MODELS[entry.name] = entry
+    return entry
+
+
+def _all_spellings() -> list[str]:
+    names = list(_MODELS)
+    for entry in _MODELS.values():
+        names.extend(f"{entry.name}.{tag}" for tag in entry.weights)
+    names.extend(alias for entry in _MODELS.values() for alias in entry.aliases)
+    return names
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """Split ``arch.tag`` into (arch, tag); the tag is None when absent."""
+    arch, _, tag = name.partition(".")
+    return arch, (tag or None)
+
+
+def resolve(name: str) -> tuple[ModelEntry, str | None]:
+    """Find the entry (and weight tag) for a name, alias or ``name.tag``; unknown names list the closest."""
+    if not isinstance(name, str) or not name.strip():
+        raise UnknownModelError("model name must be a non-empty string; run `mobilezoo list` to see the names")
+    arch, tag = split_name(name.strip())
+    canonical = _ALIASES.get(arch.lower())
+    if canonical is None:
+        close = difflib.get_close_matches(name.lower(), [n.lower() for n in _all_spellings()], n=5, cutoff=0.5)
+        hint = f"closest: {', '.join(close)}" if close else "run `mobilezoo list` to see all names"
+        raise UnknownModelError(f"unknown model '{name}'; {hint}")
+    entry = _MODELS[canonical]
+    if tag is not None and tag not in entry.weights:
+        known = ", ".join(f"{entry.name}.{t}" for t in entry.weights) or "none yet"
+        raise UnknownModelError(f"model '{entry.name}' has no weights tagged '{tag}'; available: {known}")
+    return entry, tag
+
+
+def is_model(name: str) -> bool:
+    """True when ``name`` (or ``name.tag``) is registered."""
+    try:
+        resolve(name)
+    except UnknownModelError:
+        return False
+    return True
+
+
+def list_models(
+    pattern: str | Iterable[str] = "*", pretrained: bool = False, exclude: str | Iterable[str] = ()
+) -> list[str]:
+    """Sorted registered names matching fnmatch ``pattern`` (a string or list, case-insensitive).
+
+    With ``pretrained=True`` the result lists ``name.tag`` for every weight entry instead.
+    """
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    excludes = [exclude] if isinstance(exclude, str) else list(exclude)
+    if pretrained:
+        candidates = [f"{e.name}.{tag}" for e in _MODELS.values() for tag in e.weights]
+    else:
+        candidates = list(_MODELS)
+
+    def matches(name: str, globs: list[str]) -> bool:
+        return any(fnmatch.fnmatch(name.lower(), g.lower()) for g in globs)
+
+    return sorted(n for n in candidates if matches(n, patterns) and not matches(n, excludes))
+
+
+def list_pretrained(pattern: str | Iterable[str] = "*") -> list[str]:
+    """``name.tag`` of every weight entry matching ``pattern``."""
+    return list_models(pattern, pretrained=True)
+
+
+def get_model_entry(name: str) -> ModelEntry:
+    return resolve(name)[0]
+
+
+def get_pretrained_cfg(name: str) -> dict[str, Any]:
+    """The cfg a model built from ``name`` carries as ``model.pretrained_cfg``."""
+    entry, tag = resolve(name)
+    cfg = copy.deepcopy(entry.cfg)
+    cfg.update({"architecture": entry.name, "tag": tag, "family": entry.family, "paper": entry.paper})
+    weight = entry.weights.get(tag) if tag else None
+    if weight is not None:
+        cfg.update(copy.deepcopy(weight.cfg))
+        cfg["num_classes"] = weight.num_classes
+        if weight.class_names:
+            cfg["class_names"] = list(weight.class_names)
+        cfg.update({"url": weight.url, "file": weight.file, "sha256": weight.sha256, "license": weight.license})
+    return cfg
+
+
+def get_model_info(name: str) -> dict[str, Any]:
+    """Everything known about a model: pretrained cfg, published figures, aliases and weight entries."""
+    entry, _ = resolve(name)
+    info = get_pretrained_cfg(name)
+    info["published"] = copy.deepcopy(entry.published)
+    info["aliases"] = list(entry.aliases)
+    info["description"] = entry.description
+    info["weights"] = {tag: asdict(w) for tag, w in entry.weights.items()}
+    return info
+
+
+def check_num_classes(num_classes: Any) -> int:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
+        raise InvalidInputError(f"num_classes must be a whole number >= 0, got {num_classes!r}")
+    return num_classes
+
+
+def model_entries() -> list[ModelEntry]:
+    """All registered entries, sorted by name."""
+    return [_MODELS[n] for n in sorted(_MODELS)]

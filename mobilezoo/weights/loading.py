@@ -1,0 +1,108 @@
+"""Read checkpoints safely and load them strictly, with errors that name the tensor at fault.
+
+Only ``torch.load(weights_only=True)`` and safetensors are used: a pickle that tries to run code is
+refused before any of it runs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+
+from ..errors import CheckpointError
+
+#: container keys of common training frameworks, tried in order (mobile-vision prefers the EMA)
+CONTAINER_KEYS = ("model_ema", "state_dict", "model", "module")
+PREFIXES = ("module.", "_orig_mod.")  # DDP and torch.compile wrappers
+
+
+def read_checkpoint(path: str | os.PathLike) -> Any:
+    """Read a ``.pth``/``.pt`` (weights only) or ``.safetensors`` file without unpickling code."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint file '{path}' does not exist; check the path")
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(path, device="cpu")
+        except Exception as exc:  # safetensors raises several types for corrupt headers
+            raise CheckpointError(f"'{path}' is not a valid safetensors file ({_first_line(exc)}); re-download it")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        message = _first_line(exc)
+        if "weights_only" in message or "Unsupported global" in message or "GLOBAL" in message:
+            raise CheckpointError(
+                f"'{path}' holds pickled code or objects, not only tensors; refusing to load it "
+                "(re-save it as a plain state_dict or safetensors)"
+            )
+        raise CheckpointError(f"'{path}' is corrupt or truncated ({message}); re-download or re-save it")
+
+
+def extract_state_dict(obj: Any) -> dict[str, torch.Tensor]:
+    """Unwrap training containers (``model_ema``, ``state_dict``, ...) and strip DDP prefixes."""
+    if isinstance(obj, Mapping):
+        for key in CONTAINER_KEYS:
+            inner = obj.get(key)
+            if isinstance(inner, Mapping):
+                return extract_state_dict(inner)
+    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(
+            "checkpoint holds no state_dict of tensors (looked for keys "
+            f"{', '.join(CONTAINER_KEYS)} and for a flat name->tensor mapping)"
+        )
+    state = dict(obj)
+    for prefix in PREFIXES:
+        if state and all(k.startswith(prefix) for k in state):
+            state = {k[len(prefix) :]: v for k, v in state.items()}
+    return state
+
+
+def check_compatible(model: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
+    """Raise a one-line :class:`CheckpointError` naming the first missing, extra or mis-shaped tensor."""
+    expected = model.state_dict()
+    for key, tensor in state.items():
+        if key in expected and tuple(expected[key].shape) != tuple(tensor.shape):
+            raise CheckpointError(
+                f"checkpoint tensor '{key}' has shape {tuple(tensor.shape)} but the model expects "
+                f"{tuple(expected[key].shape)}; the checkpoint is for a different variant or num_classes"
+            )
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise CheckpointError(f"checkpoint lacks tensor '{missing[0]}'{more}; it is for a different architecture")
+    if unexpected:
+        more = f" (and {len(unexpected) - 1} more)" if len(unexpected) > 1 else ""
+        raise CheckpointError(
+            f"checkpoint has tensor '{unexpected[0]}'{more} that the model does not; it is for a different architecture"
+        )
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(f"checkpoint tensor '{key}' contains NaN or Inf values; the file is damaged")
+
+
+def load_state_dict_strict(
+    model: nn.Module,
+    checkpoint: str | os.PathLike | Mapping[str, Any],
+    convert: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
+) -> nn.Module:
+    """Load a checkpoint file or dict into ``model`` strictly; ``convert`` maps foreign key layouts."""
+    obj = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, os.PathLike)) else checkpoint
+    state = extract_state_dict(obj)
+    if convert is not None:
+        state = convert(state)
+    expected = model.state_dict()
+    state = {k: v.to(expected[k].dtype) if k in expected and v.is_floating_point() else v for k, v in state.items()}
+    check_compatible(model, state)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

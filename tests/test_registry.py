@@ -1,0 +1,120 @@
+"""Registry and create_model: names, tags, aliases, cfgs, errors, head and feature APIs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import mobilezoo
+from mobilezoo.errors import InvalidInputError, MobileZooError, UnknownModelError
+
+
+def test_list_models_wildcards_and_pretrained_tags():
+    assert mobilezoo.list_models("resnext101*") == ["resnext101_32x8d", "resnext101_64x4d"]
+    assert mobilezoo.list_models(["resnext50*", "resnext101_64*"]) == ["resnext101_64x4d", "resnext50_32x4d"]
+    assert mobilezoo.list_models("RESNEXT50*") == ["resnext50_32x4d"]
+    tagged = mobilezoo.list_models("resnext50*", pretrained=True)
+    assert tagged == ["resnext50_32x4d.tv2_in1k", "resnext50_32x4d.tv_in1k"]
+    assert "resnext50_32x4d" not in mobilezoo.list_models("*", exclude="resnext50*")
+
+
+def test_unknown_name_lists_closest_names():
+    with pytest.raises(UnknownModelError) as info:
+        mobilezoo.create_model("resnext50_32x8d")
+    message = str(info.value)
+    assert "unknown model 'resnext50_32x8d'" in message and "resnext50_32x4d" in message
+    assert "\n" not in message
+
+
+def test_unknown_tag_lists_available_tags():
+    with pytest.raises(UnknownModelError, match="resnext50_32x4d.tv_in1k"):
+        mobilezoo.create_model("resnext50_32x4d.nope")
+
+
+def test_aliases_and_case_resolve_to_the_same_model():
+    assert mobilezoo.get_model_info("ResNeXt50-32x4d")["architecture"] == "resnext50_32x4d"
+    assert mobilezoo.is_model("resnext50_32x4d.tv_in1k") and not mobilezoo.is_model("resnet9000")
+
+
+def test_model_info_carries_cfg_published_figures_and_weights():
+    info = mobilezoo.get_model_info("resnext50_32x4d.tv2_in1k")
+    assert info["input_size"] == (3, 224, 224)
+    assert info["resize"] == 232 and info["crop_pct"] == round(224 / 232, 4)
+    assert info["mean"] == (0.485, 0.456, 0.406) and info["interpolation"] == "bilinear"
+    assert info["published"]["params"] == 25_028_904
+    assert info["weights"]["tv2_in1k"]["metrics"]["top1"] == 81.198
+    assert info["url"].endswith("resnext50_32x4d-1a0047aa.pth")
+    assert info["paper"] == "arXiv:1611.05431"
+
+
+def test_model_carries_pretrained_cfg_and_num_classes_override():
+    model = mobilezoo.create_model("resnext50_32x4d", num_classes=7)
+    assert model.pretrained_cfg["architecture"] == "resnext50_32x4d"
+    assert model.pretrained_cfg["num_classes"] == 7 and model.default_cfg is model.pretrained_cfg
+    assert model.fc.out_features == 7
+
+
+def test_pretrained_without_local_file_is_a_clear_offline_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOBILEZOO_HOME", str(tmp_path))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(MobileZooError, match="not on this machine.*checkpoint_path"):
+        mobilezoo.create_model("resnext50_32x4d", pretrained=True)
+
+
+def test_pretrained_found_in_cache_loads(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOBILEZOO_HOME", str(tmp_path))
+    source = mobilezoo.create_model("resnext50_32x4d")
+    (tmp_path / "checkpoints").mkdir()
+    torch.save(source.state_dict(), tmp_path / "checkpoints" / "resnext50_32x4d-7cdf4587.pth")
+    model = mobilezoo.create_model("resnext50_32x4d.tv_in1k", pretrained=True, num_classes=3)
+    assert torch.equal(model.conv1.weight, source.conv1.weight)
+    assert model.fc.out_features == 3  # head replaced after loading
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "10", True])
+def test_bad_num_classes(bad):
+    with pytest.raises(InvalidInputError, match="num_classes"):
+        mobilezoo.create_model("resnext50_32x4d", num_classes=bad)
+
+
+def test_unknown_builder_option_is_named():
+    with pytest.raises(InvalidInputError, match="no option 'depth_multiplier'"):
+        mobilezoo.create_model("resnext50_32x4d", depth_multiplier=2)
+
+
+def test_head_api_and_reset_classifier():
+    model = mobilezoo.create_model("resnext50_32x4d").eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        features = model.forward_features(x)
+        assert features.shape == (1, 2048, 2, 2)
+        assert model.forward_head(features, pre_logits=True).shape == (1, 2048)
+        model.reset_classifier(5)
+        assert model(x).shape == (1, 5) and model.get_classifier().out_features == 5
+        model.reset_classifier(0)
+        assert model(x).shape == (1, 2048)
+
+
+def test_features_only_returns_requested_levels():
+    model = mobilezoo.create_model("resnext50_32x4d", features_only=True, out_indices=(1, 3, 4)).eval()
+    with torch.no_grad():
+        maps = model(torch.randn(1, 3, 64, 64))
+    assert [m.shape[1] for m in maps] == [256, 1024, 2048]
+    assert [m.shape[-1] for m in maps] == [16, 4, 2]
+    assert [f["reduction"] for f in model.feature_info] == [4, 16, 32]
+    with pytest.raises(InvalidInputError, match="out_indices entry 9"):
+        mobilezoo.create_model("resnext50_32x4d", features_only=True, out_indices=(9,))
+
+
+def test_torch_hub_local_load():
+    from .conftest import REPO_ROOT
+
+    model = torch.hub.load(REPO_ROOT, "resnext50_32x4d", source="local", num_classes=4, trust_repo=True)
+    assert model.fc.out_features == 4
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hubconf", f"{REPO_ROOT}/hubconf.py")
+    hubconf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hubconf)
+    entrypoints = [n for n in dir(hubconf) if not n.startswith("_") and callable(getattr(hubconf, n))]
+    assert set(mobilezoo.list_models()) <= set(entrypoints)
