@@ -49,7 +49,10 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(names))
         return 0
-    table = Table(title=f"mobilezoo models matching '{args.pattern}' ({len(names)})")
+    table = Table(
+        title=f"mobilezoo models matching '{args.pattern}' ({len(names)})",
+        caption="published figures; * = Conv/Linear weights only (mobile-vision params_m); GMACs without BN",
+    )
     for column in ("name", "family", "input", "params", "GMACs", "top-1", "weights"):
         table.add_column(column, justify="right" if column in ("params", "GMACs", "top-1") else "left")
     for name in names:
@@ -58,6 +61,9 @@ def run_list(args: argparse.Namespace) -> int:
         published = entry.published
         size = "x".join(str(s) for s in entry.cfg["input_size"][1:])
         params = published.get("params")
+        params_text = human(params) if params else "-"
+        if not params and published.get("weight_params"):
+            params_text = human(published["weight_params"]) + "*"
         gmacs = published.get("gmacs")
         weight = entry.weights.get(tag) if tag else next(iter(entry.weights.values()), None)
         top1 = (weight.metrics.get("top1") if weight else None) or published.get("top1")
@@ -65,7 +71,7 @@ def run_list(args: argparse.Namespace) -> int:
             name,
             entry.family,
             size,
-            human(params) if params else "-",
+            params_text,
             f"{gmacs:.3f}" if gmacs else "-",
             f"{top1:.2f}" if top1 else "-",
             ", ".join(entry.weights) or "-",
@@ -167,7 +173,7 @@ def run_profile(args: argparse.Namespace) -> int:
 
 # --- demo ----------------------------------------------------------------------------------------
 
-DEMO_MODEL = "resnext50_32x4d"
+DEMO_MODEL = "fbnetv2_f1"
 
 
 def add_demo(verbs: Any) -> None:

@@ -57,11 +57,11 @@ class ConvBNAct(nn.Module):
         bias: bool = False,
         use_bn: bool = True,
         act: str = "relu",
+        padding: int | None = None,
     ) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride, kernel_size // 2, groups=groups, bias=bias
-        )
+        padding = kernel_size // 2 if padding is None else padding
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, groups=groups, bias=bias)
         self.bn = nn.BatchNorm2d(out_channels) if use_bn else None
         self.act = make_activation(act)
 

@@ -1,0 +1,71 @@
+"""Build a network from a user's architecture definition file (YAML or JSON).
+
+The file holds one FBNet-style definition::
+
+    family: fbnet            # the builder to use (only 'fbnet' takes definition files today)
+    name: my_net             # optional; shown in profiles and pretrained_cfg
+    input_size: 160          # native resolution
+    options: {width_divisor: 8, bias: false}
+    stages:
+      - [[conv_k3_hs, 16, 2, 1]]
+      - [[ir_k3_hs, 16, 1, 1, {e: 1}]]
+      ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from torch import nn
+
+from ..errors import ArchDefError
+from ..registry import default_cfg
+
+FAMILIES = ("fbnet",)
+
+
+def read_definition(path: str) -> dict[str, Any]:
+    """Parse a definition file into a dict, with one-line errors for missing or malformed files."""
+    if not os.path.isfile(path):
+        raise ArchDefError(f"definition file '{path}' does not exist; check the path")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        if path.endswith(".json"):
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # yaml and json raise several types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ArchDefError(f"definition file '{path}' is not valid YAML/JSON ({first})")
+    if not isinstance(data, dict):
+        raise ArchDefError(f"definition file '{path}' must hold a mapping with 'stages', 'input_size' and 'options'")
+    return data
+
+
+def build_from_definition_file(path: str, num_classes: int | None = None, in_chans: int = 3) -> nn.Module:
+    """Build the network a definition file describes; ``model.pretrained_cfg`` records the file."""
+    from .fbnet import build_fbnet
+
+    data = read_definition(path)
+    family = data.get("family", "fbnet")
+    if family not in FAMILIES:
+        raise ArchDefError(f"{path}: family '{family}' cannot be built from a file; use one of {', '.join(FAMILIES)}")
+    input_size = data.get("input_size", 224)
+    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size <= 0:
+        raise ArchDefError(f"{path}: input_size must be a positive whole number, got {input_size!r}")
+    unknown = set(data) - {"family", "name", "input_size", "options", "stages", "resize"}
+    if unknown:
+        raise ArchDefError(f"{path}: unknown key '{sorted(unknown)[0]}'; keys are family, name, input_size, resize, options, stages")
+    classes = 1000 if num_classes is None else num_classes
+    model = build_fbnet(data, num_classes=classes, in_chans=in_chans, where=os.path.basename(path))
+    name = data.get("name") or os.path.splitext(os.path.basename(path))[0]
+    model.pretrained_cfg = default_cfg(
+        (in_chans, input_size, input_size), resize=data.get("resize"), num_classes=classes,
+        architecture=name, tag=None, family=family, definition_file=os.path.abspath(path),
+    )
+    return model
