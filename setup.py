@@ -23,8 +23,9 @@ EXTRAS = {
     "train": [],
     "data": ["scikit-learn==1.9.1", "scikit-image==0.26.0"],
     "baselines": ["timm==1.0.31"],
+    "video": ["scikit-video==1.1.11", "av==18.1.0"],
 }
-EXTRAS["test"] = ["pytest==9.2.0"] + EXTRAS["onnx"] + EXTRAS["data"] + EXTRAS["baselines"]
+EXTRAS["test"] = ["pytest==9.2.0"] + EXTRAS["onnx"] + EXTRAS["data"] + EXTRAS["baselines"] + EXTRAS["video"]
 EXTRAS["all"] = sorted({req for group in EXTRAS.values() for req in group})
 
 setup(

@@ -192,4 +192,6 @@ def run_demo(args: argparse.Namespace) -> int:
     return run_profile(argparse.Namespace(name=args.model, input_size=None, depth=None, json=False))
 
 
-REGISTRARS = [add_list, add_info, add_profile, add_demo]
+from .graph_command import add_graph  # noqa: E402  (kept in its own module)
+
+REGISTRARS = [add_list, add_info, add_profile, add_graph, add_demo]

@@ -96,6 +96,9 @@ def load_state_dict_strict(
     state = extract_state_dict(obj)
     if convert is not None:
         state = convert(state)
+    validate = getattr(model, "check_checkpoint", None)  # family-specific checks first (e.g. RandWire wiring)
+    if validate is not None:
+        validate(state)
     expected = model.state_dict()
     state = {k: v.to(expected[k].dtype) if k in expected and v.is_floating_point() else v for k, v in state.items()}
     check_compatible(model, state)
