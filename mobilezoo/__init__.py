@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import models as _models  # noqa: F401  (registers every family)
 from .errors import MobileZooError
+from .export import export
 from .factory import create_model
 from .profile import profile
 from .registry import (
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 __all__ = [
     "MobileZooError",
     "create_model",
+    "export",
     "get_model_info",
     "get_pretrained_cfg",
     "is_model",

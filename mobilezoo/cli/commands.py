@@ -192,6 +192,7 @@ def run_demo(args: argparse.Namespace) -> int:
     return run_profile(argparse.Namespace(name=args.model, input_size=None, depth=None, json=False))
 
 
-from .graph_command import add_graph  # noqa: E402  (kept in its own module)
+from .export_command import add_export  # noqa: E402  (each larger verb has its own module)
+from .graph_command import add_graph  # noqa: E402
 
-REGISTRARS = [add_list, add_info, add_profile, add_graph, add_demo]
+REGISTRARS = [add_list, add_info, add_profile, add_export, add_graph, add_demo]

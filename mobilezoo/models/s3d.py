@@ -15,6 +15,7 @@ Accuracy of the published weights is only known for their training clip length.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
@@ -82,11 +83,22 @@ class SepConv3d(nn.Sequential):
 
 class ShrinkingMaxPool3d(nn.MaxPool3d):
     """Max pool whose window shrinks to the input when the input is smaller (short clips); otherwise as
-    nn.MaxPool3d, so long clips give torchvision's result exactly."""
+    nn.MaxPool3d, so long clips give torchvision's result exactly.
+
+    ``fixed`` holds windows computed ahead of tracing (see :meth:`S3D.static_shapes`): exporters need
+    constants, not sizes read from the traced tensor.
+    """
+
+    fixed: tuple | None = None
+
+    def windows(self, x: torch.Tensor) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        if self.fixed is not None:
+            return self.fixed
+        sizes = x.shape[2:]
+        return (tuple(min(k, n) for k, n in zip(self.kernel_size, sizes)), tuple(min(s, n) for s, n in zip(self.stride, sizes)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        kernel = tuple(min(k, size) for k, size in zip(self.kernel_size, x.shape[2:]))
-        stride = tuple(min(s, size) for s, size in zip(self.stride, x.shape[2:]))
+        kernel, stride = self.windows(x)
         return F.max_pool3d(x, kernel, stride, self.padding)
 
 
@@ -163,6 +175,7 @@ class S3D(ZooModel):
         self.num_classes = num_classes
         self.classifier = nn.Sequential(nn.Dropout(dropout), self.make_classifier(num_classes))
         self.gating = gating
+        self._head_window: tuple[int, int, int] | None = None
 
     def make_classifier(self, num_classes: int) -> nn.Module:
         return nn.Conv3d(self.num_features, num_classes, 1, bias=True) if num_classes > 0 else nn.Identity()
@@ -175,8 +188,32 @@ class S3D(ZooModel):
 
     def _pool(self, x: torch.Tensor) -> torch.Tensor:
         # (2, 7, 7) stride-1 average pool as published; shrunk to the map for short or small clips
-        kernel = (min(2, x.shape[2]), min(7, x.shape[3]), min(7, x.shape[4]))
+        kernel = self._head_window or (min(2, x.shape[2]), min(7, x.shape[3]), min(7, x.shape[4]))
         return F.avg_pool3d(x, kernel, stride=1)
+
+    @contextlib.contextmanager
+    def static_shapes(self, example: torch.Tensor):
+        """Fix every shape-dependent pooling window for ``example``'s size while exporting.
+
+        Tracing exporters (Core ML, TorchScript) would otherwise record the window as a function of
+        the input's size, which some converters cannot handle.
+        """
+        pools = [m for m in self.modules() if isinstance(m, ShrinkingMaxPool3d)]
+        windows: dict[int, tuple] = {}
+        hooks = [p.register_forward_pre_hook(lambda m, a: windows.__setitem__(id(m), m.windows(a[0]))) for p in pools]
+        with torch.no_grad():
+            features = self.forward_features(example)
+        for hook in hooks:
+            hook.remove()
+        for pool in pools:
+            pool.fixed = windows[id(pool)]
+        self._head_window = (min(2, features.shape[2]), min(7, features.shape[3]), min(7, features.shape[4]))
+        try:
+            yield self
+        finally:
+            for pool in pools:
+                pool.fixed = None
+            self._head_window = None
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         x = self._pool(x)

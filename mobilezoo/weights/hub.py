@@ -7,7 +7,6 @@ every load when the entry carries a sha256 and a mismatch is never trusted.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
+from ..fileio import sha256_of
 from ..registry import ModelEntry, WeightEntry
 from .loading import load_state_dict_strict
 
@@ -24,14 +24,6 @@ PACKAGED_DIR = Path(__file__).parent / "files"
 def cache_dir() -> Path:
     """The weights cache: ``$MOBILEZOO_HOME`` or ``~/.cache/mobilezoo``."""
     return Path(os.environ.get("MOBILEZOO_HOME", Path.home() / ".cache" / "mobilezoo")) / "checkpoints"
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def candidate_paths(weight: WeightEntry) -> list[Path]:

@@ -1,0 +1,14 @@
+"""Export for phone deployment, with every artifact verified in its own runtime.
+
+    result = mobilezoo.export("fbnetv2_f1", "executorch", "out/")
+    result.entry["checks"]      # per-input max abs / relative error against eager PyTorch
+"""
+
+from .api import ExportResult, ExportVerificationError, export
+from .formats import FORMATS, FormatSpec
+from .support import UNSUPPORTED, UnsupportedExportError, check_supported, matrix_markdown
+
+__all__ = [
+    "FORMATS", "UNSUPPORTED", "ExportResult", "ExportVerificationError", "FormatSpec", "UnsupportedExportError",
+    "check_supported", "export", "matrix_markdown",
+]

@@ -1,0 +1,45 @@
+"""LiteRT / TFLite (.tflite) via litert-torch, verified with the ai_edge_litert Interpreter."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .context import ExportContext
+
+
+def export_artifact(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import litert_torch
+
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        converted = litert_torch.convert(model.eval(), (example,))
+        converted.export(str(path))
+    return {"converter": "litert_torch.convert", "batch": int(example.shape[0])}
+
+
+def load_runner(path: Path, ctx: ExportContext) -> Callable[[torch.Tensor], np.ndarray]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=ctx.threads)
+    interpreter.allocate_tensors()
+    source = interpreter.get_input_details()[0]
+    target = interpreter.get_output_details()[0]
+
+    def run(x: torch.Tensor) -> np.ndarray:
+        interpreter.set_tensor(source["index"], x.numpy().astype(np.float32))
+        interpreter.invoke()
+        return interpreter.get_tensor(target["index"]).copy()
+
+    return run

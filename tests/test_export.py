@@ -1,0 +1,210 @@
+"""Export: the model-family x format matrix, manifest contents, int8, bad input, no partial files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import torch
+
+import mobilezoo
+from mobilezoo.errors import InvalidInputError, MissingDependencyError, MobileZooError
+from mobilezoo.export import FORMATS, UNSUPPORTED, UnsupportedExportError, export, matrix_markdown
+from mobilezoo.models.calibration import recalibrate_bn
+
+from .conftest import REPO_ROOT
+
+# one model per family, at a reduced input size where it keeps the suite fast
+FAMILY_MODELS = {
+    "fbnet": ("fbnetv2_f1", (3, 64, 64)),
+    "resnext": ("resnext50_32x4d", (3, 64, 64)),
+    "randwire": ("randwire_ws_small", (3, 64, 64)),
+    "s3d": ("s3d", (3, 4, 64, 64)),
+}
+_MODELS: dict[str, torch.nn.Module] = {}
+
+
+def calibrated(family: str) -> torch.nn.Module:
+    """A model of the family with BN statistics re-estimated, so outputs are O(1) and diffs mean something."""
+    if family not in _MODELS:
+        name, shape = FAMILY_MODELS[family]
+        torch.manual_seed(0)
+        _MODELS[family] = recalibrate_bn(mobilezoo.create_model(name), (2, *shape))
+    return _MODELS[family]
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("exports")
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("family", list(FAMILY_MODELS))
+def test_export_matrix(family, fmt, out_dir):
+    name, shape = FAMILY_MODELS[family]
+    model = calibrated(family)
+    if (family, fmt) in UNSUPPORTED:
+        before = set(os.listdir(out_dir))
+        with pytest.raises(UnsupportedExportError, match=f"{family} models cannot be exported to {fmt}"):
+            export(model, fmt, out_dir, input_size=shape, seed=0)
+        assert set(os.listdir(out_dir)) == before  # refused before any file was written
+        return
+    result = export(model, fmt, out_dir, input_size=shape, seed=0)
+    entry = result.entry
+    assert result.path.exists() and entry["format"] == fmt
+    assert len(entry["sha256"]) == 64 and entry["size_bytes"] > 0
+    if fmt == "coreml":
+        assert entry["status"] == "converted, not run (prediction needs macOS)" and entry["checks"] == []
+        assert entry["export_info"]["op_inventory"]["conv"] > 0
+        return
+    assert entry["status"] == "verified"
+    names = [c["name"] for c in entry["checks"]]
+    if FORMATS[fmt].dynamic_batch:
+        assert names[:2] == ["random batch 1", "random batch 3"]  # exported with batch 2, run at 1 and 3
+    assert any(n.startswith("real") for n in names)  # a real image or clip went through the runtime
+    for check in entry["checks"]:
+        assert check["max_rel"] < 1e-4 and check["passed"] is True
+    if fmt == "executorch":
+        assert 0.5 < entry["export_info"]["delegated_share"] <= 1.0
+
+
+def ensure_exported(out_dir, family, fmt):
+    """The matrix usually made it already; export it here when this test runs alone."""
+    name, shape = FAMILY_MODELS[family]
+    model = calibrated(family)
+    file_name = f"{model.pretrained_cfg['architecture']}{FORMATS[fmt].suffix}"
+    if not (out_dir / file_name).exists():
+        export(model, fmt, out_dir, input_size=shape, seed=0)
+    return out_dir / file_name
+
+
+def test_manifest_lists_every_artifact_with_its_figures(out_dir):
+    ensure_exported(out_dir, "randwire", "onnx")
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    files = {a["file"] for a in manifest["artifacts"]}
+    assert files == {p for p in os.listdir(out_dir) if p != "manifest.json"}
+    entry = next(a for a in manifest["artifacts"] if a["format"] == "onnx" and a["model"] == "randwire_ws_small")
+    assert entry["model_config"]["wiring"]["stages"]["conv3"]["num_nodes"] == 32  # the exported wiring
+    assert {"torch", "onnxruntime"} <= set(entry["versions"])
+    assert entry["preprocessing"]["mean"] == [0.485, 0.456, 0.406]
+    assert entry["input"]["batch"] == "dynamic" and entry["input"]["shape"] == [None, 3, 64, 64]
+
+
+def test_artifacts_rerun_by_hand_agree_with_eager(out_dir):
+    import onnxruntime as ort
+    from ai_edge_litert.interpreter import Interpreter
+
+    for fmt in ("onnx", "tflite", "torchscript"):
+        ensure_exported(out_dir, "fbnet", fmt)
+    model = calibrated("fbnet")
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        reference = model(x)
+    scale = reference.abs().max()
+    session = ort.InferenceSession(str(out_dir / "fbnetv2_f1.onnx"), providers=["CPUExecutionProvider"])
+    onnx_out = torch.from_numpy(session.run(None, {"input": x.numpy()})[0])
+    assert ((onnx_out - reference).abs().max() / scale) < 1e-4
+    interpreter = Interpreter(model_path=str(out_dir / "fbnetv2_f1.tflite"))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x.numpy())
+    interpreter.invoke()
+    tflite_out = torch.from_numpy(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+    assert ((tflite_out - reference).abs().max() / scale) < 1e-4
+    loaded = torch.jit.load(str(out_dir / "fbnetv2_f1.pt"))
+    assert torch.allclose(loaded(x), reference, atol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "executorch"])
+def test_int8_reports_agreement(fmt, tmp_path):
+    model = calibrated("fbnet")
+    result = export(model, fmt, tmp_path, int8=True, input_size=(3, 64, 64), calibration_samples=8, seed=0)
+    entry = result.entry
+    assert entry["precision"] == "int8" and entry["file"].endswith(f"_int8{FORMATS[fmt].suffix}")
+    assert entry["export_info"]["int8"]["calibration_samples"] == 8
+    assert all(c["passed"] is None and 0 <= c["top1_agreement"] <= 1 for c in entry["checks"])
+    assert entry["tolerance"] is None
+
+
+def test_bad_input_is_refused_without_files(tmp_path):
+    model = calibrated("fbnet")
+    with pytest.raises(InvalidInputError, match="unknown export format 'tflight'"):
+        export(model, "tflight", tmp_path)
+    with pytest.raises(InvalidInputError, match="static shapes"):
+        export(model, "tflite", tmp_path, batch="dynamic", input_size=64)
+    with pytest.raises(UnsupportedExportError, match="--int8 is available for onnx, executorch"):
+        export(model, "tflite", tmp_path, int8=True)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InvalidInputError, match="cannot create output folder"):
+        export(model, "onnx", blocker / "sub", input_size=64)
+    assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+def test_failed_verification_leaves_no_file(tmp_path, monkeypatch):
+    from mobilezoo.export import onnx_format
+
+    real_runner = onnx_format.load_runner
+
+    def corrupted_runner(path, ctx):
+        run = real_runner(path, ctx)
+        return lambda x: run(x) + 1.0  # an artifact whose outputs drifted
+
+    monkeypatch.setattr(onnx_format, "load_runner", corrupted_runner)
+    from mobilezoo.export import ExportVerificationError
+
+    with pytest.raises(ExportVerificationError, match="differs from eager PyTorch"):
+        export(calibrated("fbnet"), "onnx", tmp_path, input_size=64, seed=0)
+    assert os.listdir(tmp_path) == []
+
+
+def test_missing_dependency_names_the_extra(monkeypatch):
+    import importlib.util
+
+    real_find = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "coremltools" else real_find(n, *a))
+    with pytest.raises(MissingDependencyError, match=r"pip install 'mobilezoo\[coreml\]'"):
+        export("fbnetv2_f1", "coreml", "unused")
+
+
+def test_cli_export_errors_exit_2(capsys, tmp_path):
+    from mobilezoo.cli.main import main
+
+    assert main(["export", "fbnetv2_f1", "--format", "pdf", "--out", str(tmp_path)]) == 2
+    assert "unknown export format 'pdf'" in capsys.readouterr().err
+    assert main(["export", "s3d", "--format", "executorch", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "max_pool3d_with_indices.out" in err and err.count("\n") == 1
+    assert os.listdir(tmp_path) == []
+
+
+def test_cli_export_writes_artifact_and_manifest(capsys, tmp_path):
+    from mobilezoo.cli.main import main
+
+    assert main(["export", "fbnetv2_f1", "--format", "torchscript,ptl", "--input-size", "64", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "verified" in out and (tmp_path / "fbnetv2_f1.pt").exists() and (tmp_path / "fbnetv2_f1.ptl").exists()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert {a["format"] for a in manifest["artifacts"]} == {"torchscript", "ptl"}
+
+
+def test_readme_matrix_is_generated_from_the_support_table():
+    readme = open(os.path.join(REPO_ROOT, "README.md"), encoding="utf-8").read()
+    assert matrix_markdown() in readme
+
+
+def test_bundle_pipeline(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO_ROOT, "export", "run.py"), "--profile", "server", "--models", "fbnetv2_f1",
+         "--out", str(tmp_path), "--input-size", "64"],
+        capture_output=True, text=True, cwd=REPO_ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert sorted(a["file"] for a in manifest["artifacts"]) == ["fbnetv2_f1.onnx", "fbnetv2_f1_int8.onnx"]
+    bad = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "export", "run.py"), "--profile", "watch",
+                          "--models", "fbnetv2_f1", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert bad.returncode == 2 and "export profile 'watch' not found" in bad.stderr
