@@ -194,5 +194,6 @@ def run_demo(args: argparse.Namespace) -> int:
 
 from .export_command import add_export  # noqa: E402  (each larger verb has its own module)
 from .graph_command import add_graph  # noqa: E402
+from .train_command import add_train  # noqa: E402
 
-REGISTRARS = [add_list, add_info, add_profile, add_export, add_graph, add_demo]
+REGISTRARS = [add_list, add_info, add_profile, add_export, add_train, add_graph, add_demo]

@@ -1,0 +1,307 @@
+"""The training loop: one class that trains any zoo model on CPU or GPU, alone or under torchrun.
+
+Determinism that ``--resume`` relies on: the data order of epoch e depends only on (seed, e); the
+checkpoint written atomically after every epoch holds model, EMA, optimiser, schedule, AMP scaler and
+every RNG state. An interrupted run resumed from its last checkpoint therefore ends with the same
+weights as an uninterrupted one (on CPU, where kernels are deterministic).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ..errors import CheckpointError, InvalidInputError
+from ..fileio import atomic_path, write_json_atomic
+from .config import TrainConfig
+from .distributed import DistInfo, init_distributed
+from .optim import ModelEMA, build_optimizer, cosine_with_warmup
+
+CHECKPOINT = "last.pt"
+
+
+class ShardedSampler(torch.utils.data.Sampler[int]):
+    """Shuffled indices from a (seed, epoch) generator, split across ranks as ``perm[rank::world]``.
+
+    Shards have equal length (the tail that does not divide is dropped), so the union of the ranks'
+    k-th batches is exactly the single-process k-th batch of ``world`` times the size.
+    """
+
+    def __init__(self, size: int, seed: int, rank: int = 0, world: int = 1, shuffle: bool = True) -> None:
+        self.size, self.seed, self.rank, self.world, self.shuffle = size, seed, rank, world, shuffle
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _order(self) -> torch.Tensor:
+        if not self.shuffle:
+            return torch.arange(self.size)
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return torch.randperm(self.size, generator=generator)
+
+    def __iter__(self) -> Iterator[int]:
+        order = self._order()
+        usable = self.size - self.size % self.world
+        return iter(order[:usable][self.rank :: self.world].tolist())
+
+    def __len__(self) -> int:
+        return self.size // self.world
+
+
+def _device(config: TrainConfig) -> torch.device:
+    if config.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise InvalidInputError("device=cuda was asked for but no CUDA device is available; use device=cpu")
+    return torch.device(config.device)
+
+
+def _rng_state() -> dict[str, Any]:
+    state = np.random.get_state()
+    return {"torch": torch.get_rng_state(), "numpy": [state[0], torch.from_numpy(state[1].copy()), *state[2:]],
+            "python": random.getstate()}
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    numpy = state["numpy"]
+    np.random.set_state((numpy[0], numpy[1].numpy(), *numpy[2:]))
+    random.setstate(tuple(x if not isinstance(x, list) else tuple(x) for x in state["python"]))
+
+
+def build_data(config: TrainConfig, cfg: dict[str, Any]) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]:
+    if config.dataset == "fashion_mnist":
+        from ..data.fashion_mnist import fashion_mnist
+
+        return (fashion_mnist("train", cfg, config.limit_train or None), fashion_mnist("test", cfg, config.limit_eval or None))
+    from ..data.folders import image_folder
+
+    root = Path(config.data_dir)
+    return image_folder(root / "train", cfg, config.limit_train), image_folder(root / "val", cfg, config.limit_eval)
+
+
+def data_cfg(config: TrainConfig, model_cfg: dict[str, Any]) -> dict[str, Any]:
+    """The preprocessing the run trains with; it becomes the trained weights' pretrained cfg."""
+    if config.dataset == "fashion_mnist":
+        from ..data.fashion_mnist import fmnist_cfg
+
+        return fmnist_cfg(config.input_size)
+    from ..data.folders import folder_cfg
+
+    return folder_cfg(model_cfg, config.input_size, Path(config.data_dir) / "train")
+
+
+class Trainer:
+    """Train ``config.model`` on ``config.dataset``; ``fit()`` runs (or resumes) every epoch."""
+
+    def __init__(self, config: TrainConfig, show_progress: bool = True) -> None:
+        from ..factory import create_model
+
+        self.config = config
+        self.device = _device(config)
+        self.dist: DistInfo = init_distributed(self.device.type)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        torch.manual_seed(config.seed)
+        np.random.seed(config.seed)
+        random.seed(config.seed)
+        self.model = create_model(config.model, num_classes=config.num_classes, **config.model_kwargs)
+        self.cfg = {**self.model.pretrained_cfg, **data_cfg(config, self.model.pretrained_cfg)}
+        self.model.pretrained_cfg = self.cfg
+        self.model.to(self.device)
+        if config.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.train_set, self.eval_set = build_data(config, self.cfg)
+        self.sampler = ShardedSampler(len(self.train_set), config.seed, self.dist.rank, self.dist.world_size)
+        self.steps_per_epoch = len(self.sampler) // config.batch_size
+        if self.steps_per_epoch < 1:
+            raise InvalidInputError(f"batch_size {config.batch_size} is larger than the {len(self.sampler)} training samples per rank")
+        self.net: nn.Module = self.model
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
+        self.optimizer = build_optimizer(self.model, config)
+        total = config.epochs * self.steps_per_epoch
+        self.scheduler = cosine_with_warmup(self.optimizer, int(config.warmup_epochs * self.steps_per_epoch), total)
+        self.use_amp = config.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.ema = ModelEMA(self.model, config.ema_decay) if config.ema_decay > 0 else None
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.out_dir = Path(config.out_dir)
+        self.show_progress = show_progress and self.dist.is_main
+
+    # --- checkpoints ----------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "ema": self.ema.module.state_dict() if self.ema else None,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch,
+            "history": self.history,
+            "config": self.config.to_dict(),
+            "rng": _rng_state(),
+        }
+
+    def save_checkpoint(self) -> Path:
+        path = self.out_dir / CHECKPOINT
+        if self.dist.is_main:
+            with atomic_path(path) as temporary:
+                torch.save(self.state(), temporary)
+        return path
+
+    def load_checkpoint(self, path: Path) -> None:
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as exc:
+            raise CheckpointError(f"cannot resume from '{path}': {str(exc).splitlines()[0][:160]}") from None
+        if state.get("config", {}).get("model") != self.config.model:
+            raise CheckpointError(f"'{path}' was trained for model '{state.get('config', {}).get('model')}', not '{self.config.model}'")
+        self.model.load_state_dict(state["model"])
+        if self.ema and state.get("ema") is not None:
+            self.ema.module.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch = int(state["epoch"])
+        self.history = list(state["history"])
+        _set_rng_state(state["rng"])
+
+    # --- loops ----------------------------------------------------------------------------------
+
+    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        self.sampler.set_epoch(self.epoch)
+        loader = torch.utils.data.DataLoader(self.train_set, batch_size=self.config.batch_size, sampler=self.sampler,
+                                             drop_last=True, num_workers=self.config.num_workers)
+        for images, labels in loader:
+            images = images.to(self.device, non_blocking=True)
+            if self.config.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            yield images, labels.to(self.device, non_blocking=True)
+
+    def train_epoch(self) -> dict[str, float]:
+        from tqdm import tqdm
+
+        self.net.train()
+        if self.config.freeze_bn:
+            for module in self.model.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        total_loss, seen, started = 0.0, 0, time.perf_counter()
+        bar = tqdm(self._batches(), total=self.steps_per_epoch, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
+                   disable=not self.show_progress, leave=False)
+        for images, labels in bar:
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                loss = self.criterion(self.net(images), labels)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if self.config.grad_clip > 0:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.scheduler.step()
+            if self.ema:
+                self.ema.update(self.model)
+            if not math.isfinite(loss.item()):
+                raise InvalidInputError(f"training diverged (loss {loss.item()}) at epoch {self.epoch + 1}; lower lr")
+            total_loss += loss.item() * len(labels)
+            seen += len(labels)
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", lr=f"{self.scheduler.get_last_lr()[0]:.4g}")
+        return {"train_loss": total_loss / max(1, seen), "train_seconds": time.perf_counter() - started,
+                "lr": self.scheduler.get_last_lr()[0]}
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module | None = None) -> dict[str, float]:
+        model = model or (self.ema.module if self.ema else self.model)
+        model.eval()
+        loader = torch.utils.data.DataLoader(self.eval_set, batch_size=256, shuffle=False)
+        correct, loss, count = 0, 0.0, 0
+        for images, labels in loader:
+            images, labels = images.to(self.device), labels.to(self.device)
+            logits = model(images).float()
+            loss += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
+            correct += (logits.argmax(1) == labels).sum().item()
+            count += len(labels)
+        return {"eval_top1": 100.0 * correct / max(1, count), "eval_loss": loss / max(1, count), "eval_samples": count}
+
+    def fit(self, resume: bool = False, stop_after: int | None = None) -> list[dict[str, Any]]:
+        """Train to ``config.epochs``; with ``resume`` continue from ``out_dir/last.pt`` when it exists.
+
+        ``stop_after`` ends this call after that many epochs (a time-sliced run; resume later).
+        """
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        checkpoint = self.out_dir / CHECKPOINT
+        if resume and checkpoint.exists():
+            self.load_checkpoint(checkpoint)
+        stop_at = self.config.epochs if stop_after is None else min(self.config.epochs, self.epoch + stop_after)
+        while self.epoch < stop_at:
+            record = {"epoch": self.epoch + 1, **self.train_epoch()}
+            record.update(self.evaluate())
+            self.epoch += 1
+            self.history.append(record)
+            if self.dist.is_main:
+                self._write_metrics()
+                print(json.dumps({k: round(v, 5) if isinstance(v, float) else v for k, v in record.items()}), flush=True)
+            self.save_checkpoint()
+        if self.dist.is_main and self.history:
+            self._plot()
+        return self.history
+
+    # --- outputs --------------------------------------------------------------------------------
+
+    def _write_metrics(self) -> None:
+        with atomic_path(self.out_dir / "metrics.jsonl") as temporary:
+            temporary.write_text("".join(json.dumps(r) + "\n" for r in self.history))
+
+    def _plot(self) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        epochs = [r["epoch"] for r in self.history]
+        figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+        left.plot(epochs, [r["train_loss"] for r in self.history], marker="o", label="train loss")
+        left.plot(epochs, [r["eval_loss"] for r in self.history], marker="o", label="eval loss")
+        left.set_xlabel("epoch")
+        left.legend()
+        right.plot(epochs, [r["eval_top1"] for r in self.history], marker="o", color="tab:green")
+        right.set_xlabel("epoch")
+        right.set_ylabel("eval top-1 (%)")
+        figure.suptitle(f"{self.config.model} on {self.config.dataset}")
+        figure.tight_layout()
+        with atomic_path(self.out_dir / "curves.png") as temporary:
+            figure.savefig(temporary, dpi=100)
+        plt.close(figure)
+
+    def final_weights(self) -> nn.Module:
+        return self.ema.module if self.ema else self.model
+
+    def save_release(self, name: str, dtype: torch.dtype = torch.float16) -> Path:
+        """Write ``<name>.safetensors`` (compact, fp16 by default) and ``<name>.json`` (cfg, metrics, recipe)."""
+        from safetensors.torch import save_file
+
+        model = self.final_weights()
+        tensors = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()}
+        path = self.out_dir / f"{name}.safetensors"
+        with atomic_path(path) as temporary:
+            save_file(tensors, str(temporary))
+        record = {"cfg": {k: v for k, v in self.cfg.items() if k not in ("url", "file", "sha256")},
+                  "metrics": self.history[-1] if self.history else {}, "recipe": self.config.to_dict()}
+        write_json_atomic(self.out_dir / f"{name}.json", record)
+        return path
