@@ -192,8 +192,10 @@ def run_demo(args: argparse.Namespace) -> int:
     return run_profile(argparse.Namespace(name=args.model, input_size=None, depth=None, json=False))
 
 
-from .export_command import add_export  # noqa: E402  (each larger verb has its own module)
+from .bench_command import add_bench  # noqa: E402  (each larger verb has its own module)
+from .export_command import add_export  # noqa: E402
 from .graph_command import add_graph  # noqa: E402
+from .latency_command import add_latency  # noqa: E402
 from .train_command import add_train  # noqa: E402
 
-REGISTRARS = [add_list, add_info, add_profile, add_export, add_train, add_graph, add_demo]
+REGISTRARS = [add_list, add_info, add_profile, add_export, add_bench, add_latency, add_train, add_graph, add_demo]

@@ -151,6 +151,7 @@ class FBNet(ZooModel):
         super().__init__()
         self.in_chans = in_chans
         self.blocks_spec = blocks
+        self.options = dict(options)
         self.backbone = Backbone(nn.Sequential(OrderedDict((b.name, _make_block(b, options)) for b in blocks)))
         self.num_features = blocks[-1].out_channels
         self.num_classes = num_classes

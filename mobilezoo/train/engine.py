@@ -148,6 +148,7 @@ class Trainer:
         return {
             "model": self.model.state_dict(),
             "ema": self.ema.module.state_dict() if self.ema else None,
+            "ema_updates": self.ema.updates if self.ema else 0,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -174,6 +175,7 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         if self.ema and state.get("ema") is not None:
             self.ema.module.load_state_dict(state["ema"])
+            self.ema.updates = int(state.get("ema_updates", 0))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
@@ -192,6 +194,14 @@ class Trainer:
             if self.config.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             yield images, labels.to(self.device, non_blocking=True)
+
+    def _bn_batches(self, count: int = 50) -> Iterator[torch.Tensor]:
+        """Fixed training batches (seeded, independent of the epoch) for EMA BN re-estimation."""
+        generator = torch.Generator().manual_seed(self.config.seed + 7)
+        order = torch.randperm(len(self.train_set), generator=generator)[: count * self.config.batch_size].tolist()
+        for start in range(0, len(order), self.config.batch_size):
+            images = torch.stack([self.train_set[i][0] for i in order[start : start + self.config.batch_size]])
+            yield images.to(self.device)
 
     def train_epoch(self) -> dict[str, float]:
         from tqdm import tqdm
@@ -251,6 +261,8 @@ class Trainer:
         stop_at = self.config.epochs if stop_after is None else min(self.config.epochs, self.epoch + stop_after)
         while self.epoch < stop_at:
             record = {"epoch": self.epoch + 1, **self.train_epoch()}
+            if self.ema:
+                self.ema.recalibrate_bn(self._bn_batches())
             record.update(self.evaluate())
             self.epoch += 1
             self.history.append(record)

@@ -43,19 +43,42 @@ def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, tota
 
 
 class ModelEMA:
-    """Exponential moving average of a model's parameters and buffers (evaluated instead of the raw model)."""
+    """Exponential moving average of a model's parameters (evaluated instead of the raw model).
+
+    The decay warms up as min(decay, (1 + t) / (10 + t)) so early steps do not keep the random init.
+    BN running statistics are not averaged: statistics of past networks do not fit the averaged weights
+    (measured here: an EMA with averaged statistics scored chance level while its weights were fine).
+    :meth:`recalibrate_bn` re-estimates them on training batches before the EMA is evaluated or saved.
+    """
 
     def __init__(self, model: nn.Module, decay: float) -> None:
         self.decay = decay
+        self.updates = 0
         self.module = copy.deepcopy(model).eval()
         for parameter in self.module.parameters():
             parameter.requires_grad_(False)
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        source = model.state_dict()
-        for key, value in self.module.state_dict().items():
-            if value.dtype.is_floating_point:
-                value.mul_(self.decay).add_(source[key].detach(), alpha=1 - self.decay)
-            else:
-                value.copy_(source[key])
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        source = dict(model.named_parameters())
+        for name, value in self.module.named_parameters():
+            value.mul_(decay).add_(source[name].detach(), alpha=1 - decay)
+
+    @torch.no_grad()
+    def recalibrate_bn(self, batches) -> None:
+        """Re-estimate BN statistics of the averaged weights on an iterable of input batches."""
+        norms = [m for m in self.module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return
+        momenta = [m.momentum for m in norms]
+        for module in norms:
+            module.reset_running_stats()
+            module.momentum = None  # cumulative average over the batches
+        self.module.train()
+        for images in batches:
+            self.module(images)
+        for module, momentum in zip(norms, momenta):
+            module.momentum = momentum
+        self.module.eval()

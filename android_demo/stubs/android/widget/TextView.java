@@ -1,0 +1,1 @@
+package android.widget; public class TextView extends android.view.View { public void setText(CharSequence text) {} }

@@ -1,0 +1,167 @@
+#!/usr/bin/env python
+"""Latency of zoo models across runtimes, with torchvision/timm baselines, in one run.
+
+Outputs (benchmarks/results/): zoo_benchmark.md (table + ratios), zoo_benchmark.csv, zoo_benchmark.json,
+latency_vs_macs.png (per runtime), accuracy_vs_latency.png (Pareto front, models with published
+ImageNet top-1). Ratios recorded in the same run: best runtime vs eager for fbnetv2_f1 at 1 thread
+(goal >= 4x); int8 vs fp32 in ONNX Runtime for resnext50_32x4d (goal >= 1.5x) with top-1 agreement.
+
+    python benchmarks/zoo_benchmark.py [--models fbnetv2_f1,...] [--runtimes eager,onnxruntime,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import warnings
+
+import torch
+
+import mobilezoo
+from mobilezoo.bench.runtimes import benchmark, host_cpu
+from mobilezoo.models.calibration import recalibrate_bn
+from mobilezoo.profile import profile_model
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_MODELS = "fbnetv2_f1,fbnetv2_f4,fbnetv2_l1,dmasking_f4,fbnet_c,fbnetv3_a,mnv3"
+DEFAULT_RUNTIMES = "eager,onnxruntime,executorch,tflite"
+# baselines measured in the same run; top-1 from torchvision's weight metadata and timm's results table
+BASELINES = {
+    "torchvision mobilenet_v3_large": (lambda: __import__("torchvision").models.mobilenet_v3_large(), 74.042),
+    "torchvision mobilenet_v3_small": (lambda: __import__("torchvision").models.mobilenet_v3_small(), 67.668),
+    "timm fbnetc_100": (lambda: __import__("timm").create_model("fbnetc_100"), 75.12),
+}
+
+
+def published_top1(name: str) -> float | None:
+    info = mobilezoo.get_model_info(name)
+    return info["published"].get("top1") or next((w["metrics"].get("top1") for w in info["weights"].values()), None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=DEFAULT_MODELS)
+    parser.add_argument("--runtimes", default=DEFAULT_RUNTIMES)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--iters", type=int, default=50)
+    parser.add_argument("--no-baselines", action="store_true")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    runtimes = args.runtimes.split(",")
+    entries = [(n, lambda n=n: mobilezoo.create_model(n), published_top1(n)) for n in args.models.split(",")]
+    if not args.no_baselines:
+        entries += [(n, build, top1) for n, (build, top1) in BASELINES.items()]
+    records = []
+    for name, build, top1 in entries:
+        torch.manual_seed(0)
+        model = build().eval()
+        shape = tuple(getattr(model, "pretrained_cfg", {}).get("input_size", (3, 224, 224)))
+        recalibrate_bn(model, (2, *shape))
+        counts = profile_model(model, shape, name=name)
+        for runtime in runtimes:
+            record = benchmark(model, runtime, shape, threads=args.threads, warmup=args.warmup, iters=args.iters,
+                               name=name, macs=counts.macs_without_bn, params=counts.params)
+            record["top1_published"] = top1
+            records.append(record)
+            print(f"{name:32s} {runtime:12s} p50 {record['p50_ms']:8.2f} ms")
+    # ratio 2: int8 vs fp32 in ONNX Runtime for a ResNeXt-style model, same run
+    torch.manual_seed(0)
+    resnext = recalibrate_bn(mobilezoo.create_model("resnext50_32x4d"), (2, 3, 224, 224))
+    fp32 = benchmark(resnext, "onnxruntime", (3, 224, 224), threads=args.threads, warmup=5, iters=20, name="resnext50_32x4d")
+    int8 = benchmark(resnext, "onnxruntime", (3, 224, 224), threads=args.threads, warmup=5, iters=20, name="resnext50_32x4d", int8=True)
+    int8_export = mobilezoo.export(resnext, "onnx", os.path.join(HERE, "results", ".int8_check"), int8=True, seed=0)
+    agreement = int8_export.entry["checks"][-1]["top1_agreement"]
+    f1 = [r for r in records if r["model"] == "fbnetv2_f1"]
+    eager = next((r for r in f1 if r["runtime"] == "eager"), None)
+    best = min((r for r in f1 if r["runtime"] != "eager"), key=lambda r: r["p50_ms"], default=None)
+    ratios = {
+        "fbnetv2_f1_best_vs_eager": {"best_runtime": best and best["runtime"], "speedup": eager and best and eager["p50_ms"] / best["p50_ms"], "goal": ">= 4"},
+        "resnext50_int8_vs_fp32_onnxruntime": {"fp32_p50_ms": fp32["p50_ms"], "int8_p50_ms": int8["p50_ms"],
+                                               "speedup": fp32["p50_ms"] / int8["p50_ms"], "goal": ">= 1.5",
+                                               "top1_agreement_with_fp32": agreement,
+                                               "agreement_on": int8_export.entry["checks"][-1]["name"] + " (real photos)",
+                                               "accuracy_note": "no trained ResNeXt checkpoint here (weights are not downloadable offline): "
+                                                                "agreement of random-init logits on real photos, not an accuracy change"},
+    }
+    write_outputs(records, ratios, args)
+
+
+def write_outputs(records: list[dict], ratios: dict, args: argparse.Namespace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = os.path.join(HERE, "results")
+    os.makedirs(out, exist_ok=True)
+    machine = f"{host_cpu()}, {os.cpu_count()} cores, {args.threads} thread(s)"
+    with open(os.path.join(out, "zoo_benchmark.json"), "w") as handle:
+        json.dump({"machine": machine, "records": records, "ratios": ratios}, handle, indent=2)
+    columns = ["model", "runtime", "runtime_version", "threads_used", "macs", "params", "load_ms", "first_ms",
+               "mean_ms", "std_ms", "p50_ms", "p90_ms", "p99_ms", "min_ms", "max_ms", "peak_rss_mb", "top1_published"]
+    with open(os.path.join(out, "zoo_benchmark.csv"), "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(records)
+    models = list(dict.fromkeys(r["model"] for r in records))
+    runtimes = list(dict.fromkeys(r["runtime"] for r in records))
+    lines = [f"# Zoo latency benchmark", "", f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine}; "
+             f"p50 of {args.iters} runs after {args.warmup} warm-up, batch 1, native input size; BN statistics "
+             "re-estimated on random data (random-init weights).", "",
+             "| model | MMACs | " + " | ".join(f"{r} p50 ms" for r in runtimes) + " |", "|---|---|" + "---|" * len(runtimes)]
+    for model in models:
+        row = {r["runtime"]: r for r in records if r["model"] == model}
+        macs = next(iter(row.values()))["macs"]
+        lines.append(f"| {model} | {macs / 1e6:.1f} | " + " | ".join(f"{row[r]['p50_ms']:.2f}" if r in row else "-" for r in runtimes) + " |")
+    r1, r2 = ratios["fbnetv2_f1_best_vs_eager"], ratios["resnext50_int8_vs_fp32_onnxruntime"]
+    lines += ["", "## Ratios (same run)", "",
+              f"- fbnetv2_f1, best runtime ({r1['best_runtime']}) vs eager, 1 thread: **{r1['speedup']:.2f}x** (goal ≥ 4x)" if r1["speedup"] else "- fbnetv2_f1 ratio: not measured",
+              f"- resnext50_32x4d int8 vs fp32 in ONNX Runtime: {r2['fp32_p50_ms']:.1f} ms → {r2['int8_p50_ms']:.1f} ms, "
+              f"**{r2['speedup']:.2f}x** (goal ≥ 1.5x); top-1 agreement with fp32 {r2['top1_agreement_with_fp32']:.0%} "
+              f"on {r2['agreement_on']}. {r2['accuracy_note']}."]
+    with open(os.path.join(out, "zoo_benchmark.md"), "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    figure, axis = plt.subplots(figsize=(7, 5))
+    for runtime in runtimes:
+        points = [(r["macs"] / 1e6, r["p50_ms"]) for r in records if r["runtime"] == runtime]
+        axis.scatter(*zip(*points), label=runtime)
+    axis.set_xlabel("MACs (M, without BN)")
+    axis.set_ylabel("p50 latency (ms)")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_title(f"latency vs MACs, {args.threads} thread(s)")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(os.path.join(out, "latency_vs_macs.png"), dpi=110)
+    plt.close(figure)
+    best: dict[str, dict] = {}
+    for r in records:
+        if r.get("top1_published") and (r["model"] not in best or r["p50_ms"] < best[r["model"]]["p50_ms"]):
+            best[r["model"]] = r
+    points = sorted(((r["p50_ms"], r["top1_published"], m) for m, r in best.items()))
+    front, top = [], -1.0
+    for latency, top1, model in points:
+        if top1 > top:
+            front.append((latency, top1))
+            top = top1
+    figure, axis = plt.subplots(figsize=(7, 5))
+    for latency, top1, model in points:
+        baseline = " " in model
+        axis.scatter(latency, top1, marker="s" if baseline else "o", color="tab:gray" if baseline else "tab:blue")
+        axis.annotate(model, (latency, top1), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    axis.plot(*zip(*front), "--", color="tab:red", label="Pareto front")
+    axis.set_xlabel("p50 latency, best runtime (ms)")
+    axis.set_ylabel("published ImageNet top-1 (%)")
+    axis.set_title("accuracy vs latency (squares: torchvision/timm baselines)")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(os.path.join(out, "accuracy_vs_latency.png"), dpi=110)
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Benchmark a model in one runtime: export (verified), load, first run, timed runs, peak memory.
+
+Runtimes: eager (PyTorch), torchscript, ptl (lite interpreter), onnxruntime, executorch, tflite.
+Each applies the requested thread count in its own way and reports the count it really used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import resource
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from ..errors import InvalidInputError
+from .timing import LatencyStats, measure
+
+RUNTIME_FORMATS = {"eager": None, "torchscript": "torchscript", "ptl": "ptl", "onnxruntime": "onnx",
+                   "executorch": "executorch", "tflite": "tflite"}
+RUNTIME_PACKAGES = {"eager": "torch", "torchscript": "torch", "ptl": "torch", "onnxruntime": "onnxruntime",
+                    "executorch": "executorch", "tflite": "ai-edge-litert"}
+
+
+@dataclass
+class Prepared:
+    run: Callable[[], Any]
+    load_seconds: float
+    threads_used: int
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def host_cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MB; Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _set_torch_threads(threads: int) -> int:
+    torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def prepare(runtime: str, model: nn.Module, x: torch.Tensor, threads: int, work_dir: str, export_kwargs: dict) -> Prepared:
+    """Export (if needed) and load the model for ``runtime``; returns a zero-argument runner."""
+    if runtime not in RUNTIME_FORMATS:
+        raise InvalidInputError(f"unknown runtime '{runtime}'; use one of {', '.join(RUNTIME_FORMATS)} or all")
+    if runtime == "eager":
+        used = _set_torch_threads(threads)
+        started = time.perf_counter()
+        model.eval()
+
+        def run_eager() -> Any:
+            with torch.no_grad():
+                return model(x)
+
+        return Prepared(run_eager, time.perf_counter() - started, used)
+    from ..export import export
+    from ..export.context import ExportContext
+    from ..export.formats import get_format, implementation
+
+    fmt = RUNTIME_FORMATS[runtime]
+    batch = "dynamic" if get_format(fmt).dynamic_batch else x.shape[0]
+    result = export(model, fmt, work_dir, input_size=tuple(x.shape[1:]), batch=batch, threads=threads, seed=0, **export_kwargs)
+    spec = get_format(fmt)
+    ctx = ExportContext(spec=spec, dynamic_batch=batch == "dynamic", cfg={}, threads=threads)
+    if runtime in ("torchscript", "ptl"):
+        used = _set_torch_threads(threads)
+    elif runtime == "executorch":
+        from executorch.extension.pybindings import portable_lib
+
+        portable_lib._unsafe_reset_threadpool(threads)
+        used = int(portable_lib._threadpool_get_thread_count())
+    else:
+        used = threads  # onnxruntime: intra_op_num_threads; tflite: Interpreter(num_threads)
+    started = time.perf_counter()
+    runner = implementation(spec).load_runner(result.path, ctx)
+    load_seconds = time.perf_counter() - started
+    return Prepared(lambda: runner(x), load_seconds, used)
+
+
+def benchmark(
+    model: nn.Module,
+    runtime: str,
+    input_shape: tuple[int, ...],
+    threads: int = 1,
+    batch: int = 1,
+    warmup: int = 10,
+    iters: int = 50,
+    name: str = "",
+    macs: int | None = None,
+    params: int | None = None,
+    int8: bool = False,
+) -> dict[str, Any]:
+    """One JSON-able record: load and first-inference time, latency statistics, peak RSS, context."""
+    x = torch.randn((batch, *input_shape), generator=torch.Generator().manual_seed(0))
+    with tempfile.TemporaryDirectory() as work:
+        prepared = prepare(runtime, model, x, threads, work, {"int8": int8} if int8 else {})
+        started = time.perf_counter()
+        prepared.run()
+        first_ms = (time.perf_counter() - started) * 1e3
+        stats: LatencyStats = measure(prepared.run, warmup=warmup, iters=iters)
+    return {
+        "model": name or getattr(model, "pretrained_cfg", {}).get("architecture", type(model).__name__),
+        "runtime": runtime,
+        "format": RUNTIME_FORMATS[runtime] or "pytorch",
+        "precision": "int8" if int8 else "fp32",
+        "runtime_version": _version(RUNTIME_PACKAGES[runtime]),
+        "threads_requested": threads,
+        "threads_used": prepared.threads_used,
+        "input_shape": [batch, *input_shape],
+        "macs": macs,
+        "params": params,
+        "load_ms": round(prepared.load_seconds * 1e3, 3),
+        "first_ms": round(first_ms, 3),
+        "warmup": warmup,
+        **stats.to_dict(),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "host_cpu": host_cpu(),
+        "host": {"machine": platform.machine(), "system": platform.platform(), "python": platform.python_version()},
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+RECORD_KEYS = ("model", "runtime", "format", "precision", "runtime_version", "threads_requested", "threads_used",
+               "input_shape", "macs", "params", "load_ms", "first_ms", "warmup", "iters", "mean_ms", "std_ms", "min_ms",
+               "p50_ms", "p90_ms", "p99_ms", "max_ms", "peak_rss_mb", "host_cpu", "host", "date")

@@ -1,0 +1,53 @@
+"""``mobilezoo latency``: predict a network's latency from a lookup table, without running it."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_latency(verbs: Any) -> None:
+    p = verbs.add_parser(
+        "latency",
+        help="predict latency from a block lookup table (FBNet-style); --build-lut measures blocks",
+        description="Predict a network's ONNX Runtime latency as the sum of its blocks' entries in a lookup "
+        "table, without running the network. --build-lut measures the blocks the table lacks and saves it.",
+    )
+    p.add_argument("name", help="an FBNet-family model (or definition file)")
+    p.add_argument("--lut", required=True, help="latency table JSON (read; written with --build-lut)")
+    p.add_argument("--build-lut", action="store_true", help="measure this network's missing blocks into --lut first")
+    p.add_argument("--threads", type=int, default=1, help="threads for new measurements (default 1)")
+    p.add_argument("--input-size", help="input size (default: the model's native one)")
+    p.set_defaults(run=run_latency)
+
+
+def run_latency(args: argparse.Namespace) -> int:
+    import os
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..bench.lut import LatencyTable, fbnet_blocks
+    from ..bench.runtimes import host_cpu
+    from ..factory import create_model
+    from ..inputs import model_input_size, parse_input_size
+
+    model = create_model(args.name).eval()
+    shape = parse_input_size(args.input_size, model_input_size(model))
+    blocks = fbnet_blocks(model, shape)
+    if args.build_lut:
+        table = LatencyTable.load(args.lut) if os.path.exists(args.lut) else LatencyTable(threads=args.threads, host_cpu=host_cpu())
+        measured = table.add(blocks)
+        table.save(args.lut)
+        print(f"measured {measured} new block(s); table has {len(table.entries)} entries")
+    table = LatencyTable.load(args.lut)
+    total = table.predict(blocks)
+    rows = Table(title=f"{args.name} at {tuple(shape)}: predicted {total:.3f} ms ({table.runtime}, {table.threads} thread(s))")
+    for column in ("block", "key", "ms"):
+        rows.add_column(column, justify="right" if column == "ms" else "left")
+    for block in blocks:
+        rows.add_row(block.name, block.key, f"{table.entries[block.key] - table.overhead_ms:.4f}")
+    rows.add_row("(session call)", "overhead, counted once", f"{table.overhead_ms:.4f}")
+    Console(width=160).print(rows)
+    print(f"predicted latency: {total:.3f} ms")
+    return 0

@@ -1,0 +1,111 @@
+"""Benchmark harness: statistics on a fake clock, records, thread settings, latency-table arithmetic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import mobilezoo
+from mobilezoo.bench import LatencyStats, measure
+from mobilezoo.bench.lut import Block, LatencyLookupError, LatencyTable, fbnet_blocks, prediction_quality, spearman
+from mobilezoo.bench.runtimes import RECORD_KEYS, benchmark
+
+
+def test_statistics_on_known_samples():
+    stats = LatencyStats.from_samples([5, 1, 3, 2, 4])
+    assert (stats.min_ms, stats.max_ms, stats.mean_ms, stats.p50_ms) == (1, 5, 3, 3)
+    assert stats.p90_ms == pytest.approx(4.6) and stats.p99_ms == pytest.approx(4.96)
+    assert stats.std_ms == pytest.approx(2**0.5)
+
+
+def test_measure_with_a_fake_clock():
+    ticks = iter(range(0, 1000, 2))  # every clock read advances 2 ms worth of ticks (seconds * 1e-3)
+    calls = []
+    stats = measure(lambda: calls.append(1), warmup=3, iters=5, clock=lambda: next(ticks) / 1e3)
+    assert len(calls) == 8 and stats.iters == 5
+    assert stats.mean_ms == pytest.approx(2.0) and stats.p99_ms == pytest.approx(2.0)
+
+
+def test_record_schema_and_torch_threads():
+    model = mobilezoo.create_model("fbnetv2_f1", num_classes=4).eval()
+    before = torch.get_num_threads()
+    try:
+        record = benchmark(model, "eager", (3, 32, 32), threads=1, warmup=1, iters=3, name="tiny")
+        assert torch.get_num_threads() == 1  # really applied
+    finally:
+        torch.set_num_threads(before)
+    assert tuple(record) == RECORD_KEYS
+    assert record["threads_used"] == 1 and record["input_shape"] == [1, 3, 32, 32] and record["iters"] == 3
+    assert record["min_ms"] <= record["p50_ms"] <= record["max_ms"]
+    json.dumps(record)  # one JSON record per run
+
+
+def test_onnxruntime_session_gets_the_thread_count(monkeypatch, tmp_path):
+    import onnxruntime as ort
+
+    seen = []
+    real = ort.InferenceSession
+
+    def spy(path, options=None, **kwargs):
+        seen.append(options.intra_op_num_threads)
+        return real(path, options, **kwargs)
+
+    monkeypatch.setattr(ort, "InferenceSession", spy)
+    model = mobilezoo.create_model("fbnetv2_f1", num_classes=4).eval()
+    record = benchmark(model, "onnxruntime", (3, 32, 32), threads=2, warmup=1, iters=2)
+    assert seen and set(seen) == {2} and record["threads_used"] == 2
+
+
+def test_executorch_threadpool_is_set():
+    model = mobilezoo.create_model("fbnetv2_f1", num_classes=4).eval()
+    record = benchmark(model, "executorch", (3, 32, 32), threads=1, warmup=1, iters=2)
+    assert record["threads_used"] == 1 and record["format"] == "executorch"
+
+
+def _block(name: str, key: str) -> Block:
+    return Block(name, key, torch.nn.Identity(), (1, 3, 8, 8))
+
+
+def test_table_prediction_counts_the_overhead_once(tmp_path):
+    table = LatencyTable(overhead_ms=0.1, entries={"a": 0.5, "b": 1.1})
+    assert table.predict([_block("x", "a"), _block("y", "b"), _block("z", "a")]) == pytest.approx(0.1 + 0.4 + 1.0 + 0.4)
+    with pytest.raises(LatencyLookupError, match="no entry for block 'late' \\(c\\)"):
+        table.predict([_block("x", "a"), _block("late", "c")])
+    path = tmp_path / "lut.json"
+    table.save(path)
+    assert LatencyTable.load(path).entries == table.entries
+    path.write_text("{not json")
+    with pytest.raises(LatencyLookupError, match="is not a latency table"):
+        LatencyTable.load(path)
+
+
+def test_block_keys_describe_configuration():
+    f1 = fbnet_blocks(mobilezoo.create_model("fbnetv2_f1"), (3, 128, 128))
+    f2 = fbnet_blocks(mobilezoo.create_model("fbnetv2_f2"), (3, 128, 128))
+    assert [b.key for b in f1] == [b.key for b in f2]  # same network, same input size: same entries
+    assert len({b.key for b in f1}) == len(f1)
+    assert f1[4].name == "xif3_0" and f1[4].key.startswith("ir_k5_sehsig|in24x32x32|out32|s2|e5.3501")
+    with pytest.raises(mobilezoo.MobileZooError, match="FBNet-family"):
+        fbnet_blocks(mobilezoo.create_model("resnext50_32x4d"), (3, 64, 64))
+
+
+def test_rank_correlation_and_quality():
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    quality = prediction_quality([1.0, 2.1, 2.9, 5.0], [1.0, 2.0, 3.0, 4.0])  # errors 0, +5%, -3.3%, +25%
+    assert quality["within_10pct"] == pytest.approx(0.75)
+    assert quality["rmspe_pct"] == pytest.approx(((0.05**2 + (0.1 / 3) ** 2 + 0.25**2) / 4) ** 0.5 * 100)
+
+
+def test_latency_cli(tmp_path, capsys):
+    from mobilezoo.cli.main import main
+
+    lut = tmp_path / "lut.json"
+    assert main(["latency", "configs/models/fbnet_tiny_example.yaml", "--lut", str(lut)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["latency", "configs/models/fbnet_tiny_example.yaml", "--lut", str(lut), "--build-lut"]) == 0
+    assert "predicted latency" in capsys.readouterr().out
+    assert main(["bench", "fbnetv2_f1", "--runtime", "tensorrt"]) == 2
+    assert "unknown runtime 'tensorrt'" in capsys.readouterr().err
