@@ -56,6 +56,8 @@ def create_model(
                 "use pretrained=False or pass checkpoint_path=<your file>"
             )
     cfg = get_pretrained_cfg(f"{entry.name}.{tag}" if tag else entry.name)
+    if pretrained:  # the weights fix some builder options (e.g. the RandWire graph seed)
+        overrides = {**entry.weights[tag].model_kwargs, **overrides}
     build_classes = cfg["num_classes"] if pretrained else (num_classes if num_classes is not None else cfg["num_classes"])
     model = _call_builder(entry.builder, entry.name, num_classes=build_classes, **overrides)
     cfg["num_classes"] = build_classes

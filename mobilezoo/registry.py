@@ -36,6 +36,8 @@ class WeightEntry:
     license: str = ""
     recipe: str = ""
     cfg: dict[str, Any] = field(default_factory=dict)  # preprocessing overrides for these weights
+    model_kwargs: dict[str, Any] = field(default_factory=dict)  # builder options the weights need (RandWire seed)
+    size_bytes: int | None = None
     notes: str = ""
 
 
@@ -87,6 +89,12 @@ def default_cfg(
     }
     cfg.update(extra)
     return cfg
+
+
+def register_weights(name: str, weight: WeightEntry) -> None:
+    """Attach a weight entry to a registered architecture (used for packaged and trained weights)."""
+    entry = _MODELS[_ALIASES[name.lower()]]
+    entry.weights[weight.tag] = weight
 
 
 def register_model(entry: ModelEntry) -> ModelEntry:

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# The test command: install the package with its test extras, then run the suite.
+# The test command (CI runs this through .ci/run): install what the suite needs, then run it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+    # real offline data for the training tests and the demo (Debian package; needs root or sudo)
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq dataset-fashion-mnist
+fi
 python -m pip install -q -e ".[test]"
 python -m pytest -q tests "$@"

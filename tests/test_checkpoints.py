@@ -54,7 +54,7 @@ def test_truncated_file_is_a_clear_error(tmp_path):
     torch.save(small_model().state_dict(), path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
-    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+    with pytest.raises(CheckpointError, match="corrupt, truncated or not a checkpoint"):
         read_checkpoint(path)
 
 

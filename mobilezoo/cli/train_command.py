@@ -32,7 +32,7 @@ def run_train(args: argparse.Namespace) -> int:
     try:
         history = trainer.fit(resume=args.resume)
         if args.release and trainer.dist.is_main:
-            path = trainer.save_release(args.release)
+            path = trainer.save_release(args.release, recipe=args.config or "")
             print(f"released {path}")
         if trainer.dist.is_main and history:
             print(f"final eval top-1 {history[-1]['eval_top1']:.2f}% after {history[-1]['epoch']} epochs; "

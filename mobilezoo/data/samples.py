@@ -35,6 +35,11 @@ def real_inputs(cfg: Mapping[str, Any], count: int = 1, seed: int = 0) -> torch.
     video = len(cfg["input_size"]) == 4
     generator = np.random.default_rng(seed)
     samples = []
+    if cfg.get("dataset") == "Fashion-MNIST":  # models trained here: their own test images are the real data
+        from .fashion_mnist import load_fashion_mnist
+
+        images, _ = load_fashion_mnist("test")
+        return torch.stack([preprocess_image(images[i], cfg) for i in range(count)])
     if video:
         from .video import read_clip, sample_clip_path
 

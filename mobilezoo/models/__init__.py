@@ -2,5 +2,8 @@
 
 from . import fbnet, randwire, resnext, s3d  # noqa: F401  (importing registers each family)
 from .base import FeatureListNet, ZooModel
+from ..weights.packaged import register_packaged
+
+register_packaged()  # weights shipped with the package (after every architecture is registered)
 
 __all__ = ["FeatureListNet", "ZooModel"]

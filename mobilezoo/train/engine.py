@@ -304,16 +304,17 @@ class Trainer:
     def final_weights(self) -> nn.Module:
         return self.ema.module if self.ema else self.model
 
-    def save_release(self, name: str, dtype: torch.dtype = torch.float16) -> Path:
-        """Write ``<name>.safetensors`` (compact, fp16 by default) and ``<name>.json`` (cfg, metrics, recipe)."""
+    def save_release(self, name: str, recipe: str = "", dtype: torch.dtype = torch.float16) -> Path:
+        """Write ``<name>.safetensors`` (fp16 by default) and ``<name>.json``: the record that packages it."""
         from safetensors.torch import save_file
+
+        from ..weights.release import write_release
 
         model = self.final_weights()
         tensors = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()}
         path = self.out_dir / f"{name}.safetensors"
         with atomic_path(path) as temporary:
             save_file(tensors, str(temporary))
-        record = {"cfg": {k: v for k, v in self.cfg.items() if k not in ("url", "file", "sha256")},
-                  "metrics": self.history[-1] if self.history else {}, "recipe": self.config.to_dict()}
-        write_json_atomic(self.out_dir / f"{name}.json", record)
+        write_release(path, name, cfg=self.cfg, metrics=self.history[-1] if self.history else {}, recipe=recipe,
+                      recipe_config=self.config.to_dict(), model_kwargs=dict(self.config.model_kwargs))
         return path

@@ -7,6 +7,7 @@ refused before any of it runs.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Callable, Mapping
 
 import torch
@@ -34,13 +35,15 @@ def read_checkpoint(path: str | os.PathLike) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        message = _first_line(exc)
-        if "weights_only" in message or "Unsupported global" in message or "GLOBAL" in message:
+        text = str(exc)
+        if "GLOBAL" in text or "Unsupported global" in text:  # the unpickler met code it will not run
+            blocked = re.search(r"GLOBAL ([\w.]+)", text)
+            what = f" ({blocked.group(1)})" if blocked else ""
             raise CheckpointError(
-                f"'{path}' holds pickled code or objects, not only tensors; refusing to load it "
+                f"'{path}' holds pickled code or objects{what}, not only tensors; refusing to load it "
                 "(re-save it as a plain state_dict or safetensors)"
             )
-        raise CheckpointError(f"'{path}' is corrupt or truncated ({message}); re-download or re-save it")
+        raise CheckpointError(f"'{path}' is corrupt, truncated or not a checkpoint; re-download or re-save it")
 
 
 def extract_state_dict(obj: Any) -> dict[str, torch.Tensor]:

@@ -1,0 +1,40 @@
+"""Weights packaged with mobilezoo: ``files/<name>.<tag>.safetensors`` beside a ``.json`` record.
+
+Each record says what the weights are (architecture, tag, dataset, classes, preprocessing, measured
+metrics, recipe, sha256) so that ``create_model("<name>.<tag>", pretrained=True)`` works offline and the
+cfg alone reproduces the preprocessing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..registry import WeightEntry, register_weights
+
+FILES = Path(__file__).parent / "files"
+
+
+def register_packaged() -> list[str]:
+    names = []
+    for record_path in sorted(FILES.glob("*.json")):
+        record = json.loads(record_path.read_text())
+        weight = WeightEntry(
+            tag=record["tag"],
+            file=record["file"],
+            sha256=record["sha256"],
+            size_bytes=record.get("size_bytes"),
+            dataset=record["dataset"],
+            num_classes=record["num_classes"],
+            class_names=tuple(record.get("class_names") or ()) or None,
+            metrics=record.get("metrics", {}),
+            source=record.get("source", "trained with mobilezoo"),
+            license=record.get("license", ""),
+            recipe=record.get("recipe", ""),
+            cfg=record.get("cfg", {}),
+            model_kwargs=record.get("model_kwargs", {}),
+            notes=record.get("notes", ""),
+        )
+        register_weights(record["architecture"], weight)
+        names.append(f"{record['architecture']}.{record['tag']}")
+    return names

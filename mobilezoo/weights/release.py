@@ -1,0 +1,43 @@
+"""Turn a training run's final weights into a packaged release record (``weights/files/*.json``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..fileio import sha256_of, write_json_atomic
+
+PREPROCESSING = ("input_size", "resize", "crop_pct", "crop_mode", "resize_mode", "interpolation", "antialias",
+                 "mean", "std", "input_adaptation")
+
+
+def release_record(weights_path: Path, name: str, cfg: dict[str, Any], metrics: dict[str, Any], recipe: str,
+                   recipe_config: dict[str, Any], model_kwargs: dict[str, Any]) -> dict[str, Any]:
+    architecture, _, tag = name.partition(".")
+    return {
+        "architecture": architecture,
+        "tag": tag,
+        "file": weights_path.name,
+        "sha256": sha256_of(weights_path),
+        "size_bytes": os.path.getsize(weights_path),
+        "dataset": cfg.get("dataset", ""),
+        "num_classes": cfg["num_classes"],
+        "class_names": cfg.get("class_names"),
+        "metrics": {"top1": round(metrics["eval_top1"], 2), "test_samples": metrics.get("eval_samples"),
+                    "epochs": metrics.get("epoch"), "note": "EMA weights, full test split, measured by the training run"},
+        "cfg": {k: cfg[k] for k in PREPROCESSING if k in cfg},
+        "model_kwargs": model_kwargs,
+        "recipe": recipe,
+        "recipe_config": recipe_config,
+        "source": "trained with mobilezoo on this project's CPU machines",
+        "license": "MIT (weights); Fashion-MNIST data MIT (Zalando Research)",
+        "notes": "stored as float16 safetensors; loaded into float32 models",
+    }
+
+
+def write_release(weights_path: Path, name: str, **fields: Any) -> Path:
+    record = release_record(weights_path, name, **fields)
+    path = weights_path.with_suffix(".json")
+    write_json_atomic(path, record)
+    return path

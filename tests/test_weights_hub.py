@@ -1,0 +1,155 @@
+"""Weights hub: downloads over loopback HTTP, hashes, offline mode, corrupt cache, locking, import."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import mobilezoo
+from mobilezoo.errors import CheckpointError
+from mobilezoo.fileio import sha256_of
+from mobilezoo.registry import ModelEntry, WeightEntry, get_model_entry
+from mobilezoo.weights import hub
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A local HTTP server on 127.0.0.1 serving tmp_path/served."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOBILEZOO_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("MOBILEZOO_OFFLINE", raising=False)
+    return tmp_path / "home" / "checkpoints"
+
+
+def _entry(url: str, sha: str | None, tag: str) -> tuple[ModelEntry, str]:
+    entry = get_model_entry("fbnetv2_f1")
+    entry.weights[tag] = WeightEntry(tag=tag, url=url, sha256=sha, num_classes=10)
+    return entry, tag
+
+
+def _weights(path) -> str:
+    model = mobilezoo.create_model("fbnetv2_f1", num_classes=10)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    return sha256_of(path)
+
+
+def test_download_verifies_hash_and_caches_under_a_hash_prefixed_name(server, cache):
+    root, base = server
+    sha = _weights(root / "w.safetensors")
+    entry, tag = _entry(f"{base}/w.safetensors", sha, "test_dl")
+    try:
+        model = mobilezoo.create_model("fbnetv2_f1.test_dl", pretrained=True)
+        cached = cache / f"{sha[:12]}-w.safetensors"
+        assert cached.is_file() and model.head.conv.out_channels == 10
+        assert sorted(p.name for p in cache.iterdir()) == [cached.name, cached.name + ".lock"]
+        cached.write_bytes(cached.read_bytes()[:-10] + b"0123456789")  # the cache gets damaged
+        with pytest.raises(CheckpointError, match="failed their sha256 check and were deleted"):
+            mobilezoo.create_model("fbnetv2_f1.test_dl", pretrained=True)
+        assert not cached.exists()  # never trusted, never kept
+        mobilezoo.create_model("fbnetv2_f1.test_dl", pretrained=True)  # downloads again
+        assert sha256_of(cached) == sha
+    finally:
+        del entry.weights[tag]
+
+
+def test_hash_mismatch_on_download_keeps_nothing(server, cache):
+    root, base = server
+    _weights(root / "w.safetensors")
+    entry, tag = _entry(f"{base}/w.safetensors", "0" * 64, "test_bad")
+    try:
+        with pytest.raises(CheckpointError, match="does not match its sha256; nothing was kept"):
+            mobilezoo.create_model("fbnetv2_f1.test_bad", pretrained=True)
+        assert [p.name for p in cache.iterdir() if not p.name.endswith(".lock")] == []
+    finally:
+        del entry.weights[tag]
+
+
+def test_offline_mode_never_touches_the_network(server, cache, monkeypatch):
+    root, base = server
+    sha = _weights(root / "w.safetensors")
+    entry, tag = _entry(f"{base}/w.safetensors", sha, "test_off")
+    monkeypatch.setenv("MOBILEZOO_OFFLINE", "1")
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("network used while offline"))
+    try:
+        with pytest.raises(CheckpointError, match="MOBILEZOO_OFFLINE is set"):
+            mobilezoo.create_model("fbnetv2_f1.test_off", pretrained=True)
+    finally:
+        del entry.weights[tag]
+
+
+def test_unreachable_url_is_a_clear_error(cache):
+    entry, tag = _entry("http://127.0.0.1:9/nothing.pth", None, "test_unreach")
+    try:
+        with pytest.raises(CheckpointError, match="cannot download .* by hand"):
+            mobilezoo.create_model("fbnetv2_f1.test_unreach", pretrained=True)
+    finally:
+        del entry.weights[tag]
+
+
+def test_lock_serialises_writers(tmp_path):
+    import fcntl
+
+    target = tmp_path / "x.bin"
+    with hub.file_lock(target):
+        with open(target.with_name("x.bin.lock"), "w") as other:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_import_a_hand_downloaded_upstream_checkpoint(tmp_path, cache):
+    # a mobile-vision style container with DDP prefixes, as users download it
+    model = mobilezoo.create_model("fbnetv2_f1")
+    torch.save({"model_ema": {f"module.{k}": v for k, v in model.state_dict().items()}}, tmp_path / "model.pth")
+    from mobilezoo.cli.main import main
+
+    assert main(["weights", "import", str(tmp_path / "model.pth"), "--model", "fbnetv2_f1.mv_in1k"]) == 0
+    loaded = mobilezoo.create_model("fbnetv2_f1.mv_in1k", pretrained=True)
+    assert torch.equal(loaded.head.conv.weight, model.head.conv.weight)
+    assert (cache / "fbnetv2_f1.mv_in1k.safetensors").is_file()
+    torch.save({"state_dict": {"module.nope": torch.zeros(1)}}, tmp_path / "other.pth")
+    assert main(["weights", "import", str(tmp_path / "other.pth"), "--model", "fbnetv2_f1.mv_in1k"]) == 2
+
+
+@pytest.mark.skipif(not mobilezoo.list_pretrained("*fmnist*"), reason="no packaged Fashion-MNIST weights yet")
+def test_packaged_weights_load_offline_and_match_their_record(monkeypatch):
+    monkeypatch.setenv("MOBILEZOO_OFFLINE", "1")
+    for name in mobilezoo.list_pretrained("*fmnist*"):
+        model = mobilezoo.create_model(name, pretrained=True).eval()
+        cfg = model.pretrained_cfg
+        assert cfg["num_classes"] == 10 and cfg["class_names"][0] == "T-shirt/top"
+        assert "replicated to 3 channels" in cfg["input_adaptation"]
+        info = mobilezoo.get_model_info(name)["weights"][name.split(".")[1]]
+        assert info["metrics"]["top1"] > 85 and info["sha256"] == sha256_of(hub.PACKAGED_DIR / info["file"])
+
+
+@pytest.mark.skipif(not mobilezoo.list_pretrained("*fmnist*"), reason="no packaged Fashion-MNIST weights yet")
+def test_packaged_accuracy_is_what_the_weights_score_on_the_test_set():
+    from mobilezoo.data.fashion_mnist import fashion_mnist
+
+    for name in mobilezoo.list_pretrained("*fmnist*"):
+        model = mobilezoo.create_model(name, pretrained=True).eval()
+        data = fashion_mnist("test", model.pretrained_cfg)  # preprocessing from the cfg alone
+        loader = torch.utils.data.DataLoader(data, batch_size=500)
+        with torch.no_grad():
+            correct = sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+        measured = 100.0 * correct / len(data)
+        recorded = mobilezoo.get_model_info(name)["weights"][name.split(".")[1]]["metrics"]["top1"]
+        assert abs(measured - recorded) < 0.2, (name, measured, recorded)  # fp16 storage may move a few images
