@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import json
 import os
+import tempfile
 import warnings
 
 import torch
@@ -73,7 +74,8 @@ def main() -> None:
     resnext = recalibrate_bn(mobilezoo.create_model("resnext50_32x4d"), (2, 3, 224, 224))
     fp32 = benchmark(resnext, "onnxruntime", (3, 224, 224), threads=args.threads, warmup=5, iters=20, name="resnext50_32x4d")
     int8 = benchmark(resnext, "onnxruntime", (3, 224, 224), threads=args.threads, warmup=5, iters=20, name="resnext50_32x4d", int8=True)
-    int8_export = mobilezoo.export(resnext, "onnx", os.path.join(HERE, "results", ".int8_check"), int8=True, seed=0)
+    with tempfile.TemporaryDirectory() as work:
+        int8_export = mobilezoo.export(resnext, "onnx", work, int8=True, seed=0)
     agreement = int8_export.entry["checks"][-1]["top1_agreement"]
     f1 = [r for r in records if r["model"] == "fbnetv2_f1"]
     eager = next((r for r in f1 if r["runtime"] == "eager"), None)

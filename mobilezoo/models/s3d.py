@@ -16,8 +16,6 @@ Accuracy of the published weights is only known for their training clip length.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -267,7 +265,3 @@ register_model(
     )
 )
 
-
-def describe(model: S3D) -> dict[str, Any]:
-    """Short structural summary (used in info output)."""
-    return {"gating": model.gating, "blocks": len(model.features), "num_features": model.num_features}
