@@ -18,6 +18,10 @@ EPILOG = """examples:
   mobilezoo info resnext50_32x4d        pretrained cfg, published figures, weights
   mobilezoo profile fbnetv2_f1          parameters and multiply-adds at the native size
   mobilezoo profile s3d --input-size 3,16,112,112 --json
+  mobilezoo export fbnetv2_f1 --format executorch,tflite --out out/
+  mobilezoo bench fbnetv2_f1 --runtime all --threads 1
+  mobilezoo train --config configs/train/fbnetv2_f1_fmnist.yaml epochs=2
+  mobilezoo demo                        offline: classify, export, verify, benchmark, report
 """
 
 

@@ -164,6 +164,11 @@ def export(
             if int8 and real is not None and dynamic:
                 inputs.append((f"real batch {len(real)} (calibration set)", real))
             checks = run_checks(model, runner, inputs, tolerance=None if int8 else FP32_RTOL)
+            if int8:
+                from .accuracy import labelled_accuracy
+
+                accuracy = labelled_accuracy(model, runner, cfg, None if dynamic else example_batch)
+                info.setdefault("int8", {})["accuracy"] = accuracy or "no labelled data set for this model here: top-1 agreement only"
             failed = [c for c in checks if c.passed is False]
             if failed:
                 worst = max(failed, key=lambda c: c.max_rel)
