@@ -68,7 +68,7 @@ def _time_runtimes(model: torch.nn.Module, exports: list[dict[str, Any]], progre
             with torch.no_grad():
                 return model(x)
 
-        timings.append({"runtime": "eager PyTorch", **measure(eager, warmup=5, iters=30).to_dict()})
+        timings.append({"runtime": "eager PyTorch", "format": "eager", **measure(eager, warmup=5, iters=30).to_dict()})
         progress.advance(task)
         for row in exports:
             spec = FORMATS[row["format"]]
@@ -90,20 +90,20 @@ def _figure(result: dict[str, Any], timings: list[dict[str, Any]], class_names: 
     import matplotlib.pyplot as plt
 
     figure = plt.figure(figsize=(12, 4.6))
-    grid = figure.add_gridspec(2, 8)
+    grid = figure.add_gridspec(2, 9)
     for index in range(8):
         axis = figure.add_subplot(grid[index // 4, index % 4])
         axis.imshow(result["images"][index][0].numpy(), cmap="gray")
         right = result["predicted"][index] == result["labels"][index]
         axis.set_title(class_names[int(result["predicted"][index])], fontsize=8, color="tab:green" if right else "tab:red")
         axis.axis("off")
-    axis = figure.add_subplot(grid[:, 5:])
-    names = [t["runtime"] for t in timings]
+    axis = figure.add_subplot(grid[:, 6:])
+    names = [t["format"] for t in timings]
     axis.barh(names, [t["p50_ms"] for t in timings], color="tab:blue")
     axis.set_xlabel("p50 latency, batch 1, 1 thread (ms)")
     axis.invert_yaxis()
     figure.suptitle(f"{DEMO_MODEL}: {result['accuracy']:.2f}% on {result['count']} Fashion-MNIST test images")
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.02, right=0.98, wspace=0.3)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=100)
     plt.close(figure)

@@ -19,6 +19,10 @@ def register_packaged() -> list[str]:
     names = []
     for record_path in sorted(FILES.glob("*.json")):
         record = json.loads(record_path.read_text())
+        cfg = dict(record.get("cfg", {}))
+        for key in ("input_size", "mean", "std"):  # JSON has lists; cfgs use tuples
+            if key in cfg:
+                cfg[key] = tuple(cfg[key])
         weight = WeightEntry(
             tag=record["tag"],
             file=record["file"],
@@ -31,7 +35,7 @@ def register_packaged() -> list[str]:
             source=record.get("source", "trained with mobilezoo"),
             license=record.get("license", ""),
             recipe=record.get("recipe", ""),
-            cfg=record.get("cfg", {}),
+            cfg=cfg,
             model_kwargs=record.get("model_kwargs", {}),
             notes=record.get("notes", ""),
         )
