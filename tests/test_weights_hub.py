@@ -153,3 +153,14 @@ def test_packaged_accuracy_is_what_the_weights_score_on_the_test_set():
         measured = 100.0 * correct / len(data)
         recorded = mobilezoo.get_model_info(name)["weights"][name.split(".")[1]]["metrics"]["top1"]
         assert abs(measured - recorded) < 0.2, (name, measured, recorded)  # fp16 storage may move a few images
+
+
+@pytest.mark.skipif(not mobilezoo.list_pretrained("fbnetv2_f1.fmnist"), reason="no packaged Fashion-MNIST weights yet")
+def test_int8_export_of_a_trained_model_reports_the_accuracy_change(tmp_path):
+    model = mobilezoo.create_model("fbnetv2_f1.fmnist", pretrained=True)
+    entry = mobilezoo.export(model, "onnx", tmp_path, int8=True, calibration_samples=32, seed=0).entry
+    accuracy = entry["export_info"]["int8"]["accuracy"]
+    assert accuracy["dataset"] == "Fashion-MNIST test" and accuracy["samples"] == 1000
+    assert accuracy["fp32_eager_top1"] > 85
+    assert accuracy["change"] == pytest.approx(accuracy["artifact_top1"] - accuracy["fp32_eager_top1"], abs=0.011)
+    assert abs(accuracy["change"]) < 5  # int8 keeps the trained model useful
