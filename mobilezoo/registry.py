@@ -187,6 +187,7 @@ def get_pretrained_cfg(name: str) -> dict[str, Any]:
     if weight is not None:
         cfg.update(copy.deepcopy(weight.cfg))
         cfg["num_classes"] = weight.num_classes
+        cfg["dataset"] = weight.dataset
         if weight.class_names:
             cfg["class_names"] = list(weight.class_names)
         cfg.update({"url": weight.url, "file": weight.file, "sha256": weight.sha256, "license": weight.license})

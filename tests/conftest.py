@@ -9,6 +9,9 @@ import pytest
 import torch
 from torch import nn
 
+# the suite never downloads: weight lookups fail fast and clearly (hub tests opt out, serving on loopback only)
+os.environ.setdefault("MOBILEZOO_OFFLINE", "1")
+
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 warnings.filterwarnings("ignore", category=FutureWarning)
 

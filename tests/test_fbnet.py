@@ -138,7 +138,7 @@ def test_registry_metadata_for_weights():
     assert weight["url"].endswith("FBNetV2_F1_f167001958/model.pth")
     assert weight["metrics"] == {"top1": 68.278, "top5": 87.83}
     assert mobilezoo.get_model_info("dmasking_l3")["resize"] == 324
-    assert mobilezoo.list_models("fbnetv2_f*", pretrained=True) == [f"fbnetv2_f{i}.mv_in1k" for i in range(1, 5)]
+    assert mobilezoo.list_models("fbnetv2_f*.mv_in1k", pretrained=True) == [f"fbnetv2_f{i}.mv_in1k" for i in range(1, 5)]
 
 
 def test_make_divisible_rounds_half_away_from_zero():

@@ -57,7 +57,9 @@ def test_model_carries_pretrained_cfg_and_num_classes_override():
 def test_pretrained_without_local_file_is_a_clear_offline_error(tmp_path, monkeypatch):
     monkeypatch.setenv("MOBILEZOO_HOME", str(tmp_path))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    with pytest.raises(MobileZooError, match="not on this machine.*checkpoint_path"):
+    monkeypatch.setenv("MOBILEZOO_OFFLINE", "1")
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("network used"))
+    with pytest.raises(MobileZooError, match="MOBILEZOO_OFFLINE is set: not downloading .*resnext50_32x4d-7cdf4587.pth"):
         mobilezoo.create_model("resnext50_32x4d", pretrained=True)
 
 

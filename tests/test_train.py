@@ -139,3 +139,23 @@ def test_folder_dataset(tmp_path):
     assert image.shape == (3, 32, 32) and label == 1
     with pytest.raises(InvalidInputError, match="does not exist"):
         image_folder(tmp_path / "nope", cfg)
+
+
+def test_clip_folder_trains_s3d_for_a_step(tmp_path):
+    import shutil
+
+    from mobilezoo.data.video import sample_clip_path
+
+    for split in ("train", "val"):
+        for name, clip in (("bikes", "bikes.mp4"), ("phone", "carphone_pristine.mp4")):
+            (tmp_path / split / name).mkdir(parents=True)
+            shutil.copy(sample_clip_path(clip), tmp_path / split / name / clip)
+    config = TrainConfig.from_dict(dict(model="s3d", dataset="clips", data_dir=str(tmp_path), input_size=32, clip_frames=4,
+                                        num_classes=2, epochs=1, batch_size=2, lr=0.01, ema_decay=0, threads=1,
+                                        out_dir=str(tmp_path / "run")))
+    trainer = Trainer(config, show_progress=False)
+    assert trainer.cfg["input_size"] == (3, 4, 32, 32) and trainer.cfg["class_names"] == ["bikes", "phone"]
+    images, label = trainer.train_set[0]
+    assert images.shape == (3, 4, 32, 32)
+    history = trainer.fit()
+    assert len(history) == 1 and history[0]["eval_samples"] == 2

@@ -55,3 +55,43 @@ class ImageFolder(torch.utils.data.Dataset):
 
 def image_folder(root: Path, cfg: dict[str, Any], limit: int = 0) -> ImageFolder:
     return ImageFolder(root, cfg, limit)
+
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+
+
+class ClipFolder(torch.utils.data.Dataset):
+    """Video clips in ``root/<class>/<clip>``, decoded with PyAV and preprocessed as the video model's cfg says."""
+
+    def __init__(self, root: Path, cfg: dict[str, Any], limit: int = 0, step: int = 1) -> None:
+        classes = folder_classes(root)
+        self.cfg, self.step = cfg, step
+        self.frames = int(cfg["input_size"][1])
+        self.samples = [(p, i) for i, c in enumerate(classes) for p in sorted((root / c).iterdir())
+                        if p.suffix.lower() in VIDEO_SUFFIXES]
+        if limit:
+            self.samples = self.samples[:limit]
+        if not self.samples:
+            raise InvalidInputError(f"'{root}' holds no clips ({', '.join(VIDEO_SUFFIXES)})")
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        from .transforms import preprocess_video
+        from .video import read_clip
+
+        path, label = self.samples[index]
+        return preprocess_video(read_clip(path, self.frames, self.step), self.cfg), label
+
+
+def clip_folder(root: Path, cfg: dict[str, Any], limit: int = 0) -> ClipFolder:
+    return ClipFolder(root, cfg, limit)
+
+
+def clip_folder_cfg(model_cfg: dict[str, Any], size: int, frames: int, root: Path) -> dict[str, Any]:
+    cfg = dict(model_cfg)
+    classes = folder_classes(root)
+    cfg.update(input_size=(model_cfg["input_size"][0], frames, size, size), resize=int(round(size / 0.875)),
+               class_names=classes, num_classes=len(classes))
+    return cfg

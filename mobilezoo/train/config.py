@@ -14,8 +14,9 @@ from ..errors import InvalidInputError
 class TrainConfig:
     model: str = "fbnetv2_f1"
     model_kwargs: dict[str, Any] = field(default_factory=dict)
-    dataset: str = "fashion_mnist"  # fashion_mnist | folder
-    data_dir: str = ""  # for dataset=folder: a folder per class (train/ and val/ inside)
+    dataset: str = "fashion_mnist"  # fashion_mnist | folder | clips
+    data_dir: str = ""  # for folder/clips: train/ and val/ inside, each with a folder per class
+    clip_frames: int = 16  # for dataset=clips: frames per clip
     input_size: int = 32
     num_classes: int = 10
     epochs: int = 10
@@ -69,8 +70,8 @@ class TrainConfig:
     def validate(self) -> None:
         if self.optimizer not in ("sgd", "rmsprop", "adamw"):
             raise InvalidInputError(f"optimizer must be sgd, rmsprop or adamw, got '{self.optimizer}'")
-        if self.dataset not in ("fashion_mnist", "folder"):
-            raise InvalidInputError(f"dataset must be fashion_mnist or folder, got '{self.dataset}'")
+        if self.dataset not in ("fashion_mnist", "folder", "clips"):
+            raise InvalidInputError(f"dataset must be fashion_mnist, folder or clips, got '{self.dataset}'")
         for name in ("epochs", "batch_size", "input_size", "num_classes"):
             if int(getattr(self, name)) < 1:
                 raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")

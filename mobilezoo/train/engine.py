@@ -84,10 +84,11 @@ def build_data(config: TrainConfig, cfg: dict[str, Any]) -> tuple[torch.utils.da
         from ..data.fashion_mnist import fashion_mnist
 
         return (fashion_mnist("train", cfg, config.limit_train or None), fashion_mnist("test", cfg, config.limit_eval or None))
-    from ..data.folders import image_folder
+    from ..data.folders import clip_folder, image_folder
 
     root = Path(config.data_dir)
-    return image_folder(root / "train", cfg, config.limit_train), image_folder(root / "val", cfg, config.limit_eval)
+    load = clip_folder if config.dataset == "clips" else image_folder
+    return load(root / "train", cfg, config.limit_train), load(root / "val", cfg, config.limit_eval)
 
 
 def data_cfg(config: TrainConfig, model_cfg: dict[str, Any]) -> dict[str, Any]:
@@ -96,8 +97,10 @@ def data_cfg(config: TrainConfig, model_cfg: dict[str, Any]) -> dict[str, Any]:
         from ..data.fashion_mnist import fmnist_cfg
 
         return fmnist_cfg(config.input_size)
-    from ..data.folders import folder_cfg
+    from ..data.folders import clip_folder_cfg, folder_cfg
 
+    if config.dataset == "clips":
+        return clip_folder_cfg(model_cfg, config.input_size, config.clip_frames, Path(config.data_dir) / "train")
     return folder_cfg(model_cfg, config.input_size, Path(config.data_dir) / "train")
 
 
