@@ -1,4 +1,4 @@
-"""Folder-per-class image data sets for users' own images (``root/<class>/<image>``)."""
+"""Folder-per-class data sets for users' own images and clips (``root/<class>/<file>``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ..errors import InvalidInputError
 from .transforms import preprocess_image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
 def folder_classes(root: Path) -> list[str]:
@@ -29,60 +30,61 @@ def folder_cfg(model_cfg: dict[str, Any], size: int, root: Path) -> dict[str, An
     return cfg
 
 
-class ImageFolder(torch.utils.data.Dataset):
-    def __init__(self, root: Path, cfg: dict[str, Any], limit: int = 0) -> None:
-        from PIL import Image
+class ClassFolder(torch.utils.data.Dataset):
+    """Files in ``root/<class>/<file>`` with one of ``suffixes``; subclasses say how to load one file."""
 
-        self._open = Image.open
-        self.cfg = cfg
+    suffixes: tuple[str, ...] = ()
+    kind = "files"
+
+    def __init__(self, root: Path, cfg: dict[str, Any], limit: int = 0) -> None:
         classes = folder_classes(root)
+        self.cfg = cfg
         self.samples = [(p, i) for i, c in enumerate(classes) for p in sorted((root / c).iterdir())
-                        if p.suffix.lower() in IMAGE_SUFFIXES]
+                        if p.suffix.lower() in self.suffixes]
         if limit:
             self.samples = self.samples[:limit]
         if not self.samples:
-            raise InvalidInputError(f"'{root}' holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise InvalidInputError(f"'{root}' holds no {self.kind} ({', '.join(self.suffixes)})")
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        with self._open(path) as image:
+        return self.load(path), label
+
+    def load(self, path: Path) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class ImageFolder(ClassFolder):
+    suffixes = IMAGE_SUFFIXES
+    kind = "images"
+
+    def load(self, path: Path) -> torch.Tensor:
+        from PIL import Image
+
+        with Image.open(path) as image:
             mode = "L" if self.cfg["input_size"][0] == 1 else "RGB"
-            return preprocess_image(image.convert(mode), self.cfg), label
+            return preprocess_image(image.convert(mode), self.cfg)
 
 
 def image_folder(root: Path, cfg: dict[str, Any], limit: int = 0) -> ImageFolder:
     return ImageFolder(root, cfg, limit)
 
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
+class ClipFolder(ClassFolder):
+    """Video clips, decoded with PyAV and preprocessed as the video model's cfg says."""
 
-class ClipFolder(torch.utils.data.Dataset):
-    """Video clips in ``root/<class>/<clip>``, decoded with PyAV and preprocessed as the video model's cfg says."""
+    suffixes = VIDEO_SUFFIXES
+    kind = "clips"
 
-    def __init__(self, root: Path, cfg: dict[str, Any], limit: int = 0, step: int = 1) -> None:
-        classes = folder_classes(root)
-        self.cfg, self.step = cfg, step
-        self.frames = int(cfg["input_size"][1])
-        self.samples = [(p, i) for i, c in enumerate(classes) for p in sorted((root / c).iterdir())
-                        if p.suffix.lower() in VIDEO_SUFFIXES]
-        if limit:
-            self.samples = self.samples[:limit]
-        if not self.samples:
-            raise InvalidInputError(f"'{root}' holds no clips ({', '.join(VIDEO_SUFFIXES)})")
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+    def load(self, path: Path) -> torch.Tensor:
         from .transforms import preprocess_video
         from .video import read_clip
 
-        path, label = self.samples[index]
-        return preprocess_video(read_clip(path, self.frames, self.step), self.cfg), label
+        return preprocess_video(read_clip(path, int(self.cfg["input_size"][1])), self.cfg)
 
 
 def clip_folder(root: Path, cfg: dict[str, Any], limit: int = 0) -> ClipFolder:
