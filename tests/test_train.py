@@ -54,8 +54,14 @@ def test_ddp_two_cpu_processes_match_single_process(tmp_path):
     common = [f"model={TINY}", "input_size=32", "epochs=1", "limit_train=256", "limit_eval=32", "lr=0.05",
               "ema_decay=0", "label_smoothing=0", "threads=1", "seed=3", "freeze_bn=true"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    import socket
+
+    with socket.socket() as probe:  # a free loopback port, so a busy 29500 never breaks the test
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+         "--master_port", port,
          os.path.join(REPO_ROOT, "tests", "ddp_worker.py"), str(tmp_path), *common, "batch_size=16",
          f"out_dir={tmp_path / 'ddp'}"],
         capture_output=True, text=True, env=env, timeout=600,
