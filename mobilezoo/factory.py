@@ -89,8 +89,7 @@ def _finish(
     out_indices: Sequence[int] | None,
 ) -> nn.Module:
     if checkpoint_path is not None:
-        convert = getattr(model, "convert_checkpoint", None)
-        load_state_dict_strict(model, checkpoint_path, convert=convert)
+        load_state_dict_strict(model, checkpoint_path)
     if features_only:
         return FeatureListNet(model, out_indices)
     if out_indices is not None:

@@ -66,19 +66,8 @@ class ModelEMA:
         for name, value in self.module.named_parameters():
             value.mul_(decay).add_(source[name].detach(), alpha=1 - decay)
 
-    @torch.no_grad()
     def recalibrate_bn(self, batches) -> None:
         """Re-estimate BN statistics of the averaged weights on an iterable of input batches."""
-        norms = [m for m in self.module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        if not norms:
-            return
-        momenta = [m.momentum for m in norms]
-        for module in norms:
-            module.reset_running_stats()
-            module.momentum = None  # cumulative average over the batches
-        self.module.train()
-        for images in batches:
-            self.module(images)
-        for module, momentum in zip(norms, momenta):
-            module.momentum = momentum
-        self.module.eval()
+        from ..models.calibration import reestimate_bn
+
+        reestimate_bn(self.module, batches)

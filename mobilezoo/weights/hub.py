@@ -133,9 +133,7 @@ def locate(entry: ModelEntry, tag: str, allow_download: bool = True) -> Path:
 
 def load_pretrained(model: nn.Module, entry: ModelEntry, tag: str) -> nn.Module:
     """Load the weights of ``entry.tag`` into ``model`` (strict, weights-only or safetensors)."""
-    path = locate(entry, tag)
-    convert = getattr(model, "convert_checkpoint", None)
-    return load_state_dict_strict(model, path, convert=convert)
+    return load_state_dict_strict(model, locate(entry, tag))
 
 
 def import_weights(source: str | os.PathLike, name: str) -> Path:
@@ -153,7 +151,7 @@ def import_weights(source: str | os.PathLike, name: str) -> Path:
     if weight.sha256 and sha256_of(source) != weight.sha256:
         raise CheckpointError(f"'{source}' is not the file registered for {entry.name}.{tag} (sha256 differs)")
     model = create_model(entry.name, num_classes=weight.num_classes)
-    load_state_dict_strict(model, read_checkpoint(source), convert=getattr(model, "convert_checkpoint", None))
+    load_state_dict_strict(model, read_checkpoint(source))
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     target = imported_path(entry, tag)
     with file_lock(target), atomic_path(target) as temporary:

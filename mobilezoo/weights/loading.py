@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -89,16 +89,14 @@ def check_compatible(model: nn.Module, state: Mapping[str, torch.Tensor]) -> Non
             raise CheckpointError(f"checkpoint tensor '{key}' contains NaN or Inf values; the file is damaged")
 
 
-def load_state_dict_strict(
-    model: nn.Module,
-    checkpoint: str | os.PathLike | Mapping[str, Any],
-    convert: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
-) -> nn.Module:
-    """Load a checkpoint file or dict into ``model`` strictly; ``convert`` maps foreign key layouts."""
+def load_state_dict_strict(model: nn.Module, checkpoint: str | os.PathLike | Mapping[str, Any]) -> nn.Module:
+    """Load a checkpoint file or dict into ``model`` strictly.
+
+    Upstream layouts (mobile-vision, torchvision) need no key mapping: the zoo keeps their keys, and
+    :func:`extract_state_dict` unwraps their containers and DDP prefixes.
+    """
     obj = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, os.PathLike)) else checkpoint
     state = extract_state_dict(obj)
-    if convert is not None:
-        state = convert(state)
     validate = getattr(model, "check_checkpoint", None)  # family-specific checks first (e.g. RandWire wiring)
     if validate is not None:
         validate(state)
