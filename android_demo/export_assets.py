@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from mobilezoo.export.api import cfg_for_shape
     from mobilezoo.export.labels import class_labels
     from mobilezoo.fileio import atomic_path
-    from mobilezoo.inputs import model_input_size, parse_input_size
+    from mobilezoo.inputs import resolve_input_shape
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="fbnetv2_f1.fmnist")
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         model = mobilezoo.create_model(args.model, pretrained=args.pretrained).eval()
-        shape = parse_input_size(args.input_size, model_input_size(model))
+        shape = resolve_input_shape(model, args.input_size, args.model)
         if shape[0] != 3 or len(shape) != 3:
             raise MobileZooError("the demo app takes 3-channel images (C,H,W); pick an image classifier")
         cfg = cfg_for_shape(model.pretrained_cfg, shape)

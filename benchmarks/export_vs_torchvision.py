@@ -80,7 +80,7 @@ def main() -> None:
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "export_vs_torchvision.json"), "w") as handle:
         json.dump(record, handle, indent=2)
-    lines = [f"# Exported latency: mobilezoo vs torchvision (ONNX Runtime)", "",
+    lines = ["# Exported latency: mobilezoo vs torchvision (ONNX Runtime)", "",
              f"{record['date']}; {record['runtime']}; {record['machine']['system']}, {record['machine']['cores']} cores; "
              f"{args.iters} interleaved iterations after {args.warmup} warm-up.", "",
              "| model | input | ours p50 (ms) | torchvision p50 (ms) | ours / torchvision |", "|---|---|---|---|---|"]

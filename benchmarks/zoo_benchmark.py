@@ -111,7 +111,7 @@ def write_outputs(records: list[dict], ratios: dict, args: argparse.Namespace) -
         writer.writerows(records)
     models = list(dict.fromkeys(r["model"] for r in records))
     runtimes = list(dict.fromkeys(r["runtime"] for r in records))
-    lines = [f"# Zoo latency benchmark", "", f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine}; "
+    lines = ["# Zoo latency benchmark", "", f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine}; "
              f"p50 of {args.iters} runs after {args.warmup} warm-up, batch 1, native input size; BN statistics "
              "re-estimated on random data (random-init weights).", "",
              "| model | MMACs | " + " | ".join(f"{r} p50 ms" for r in runtimes) + " |", "|---|---|" + "---|" * len(runtimes)]

@@ -19,8 +19,8 @@ from rich.table import Table
 
 from .bench.timing import measure
 from .errors import MobileZooError
-from .export.context import ExportContext
-from .export.formats import FORMATS, implementation, require
+from .export.api import open_artifact
+from .export.formats import FORMATS, require
 from .fileio import atomic_path, ensure_writable_dir
 
 DEMO_MODEL = "fbnetv2_f1.fmnist"
@@ -72,8 +72,7 @@ def _time_runtimes(model: torch.nn.Module, exports: list[dict[str, Any]], progre
         progress.advance(task)
         for row in exports:
             spec = FORMATS[row["format"]]
-            runner = None if "error" in row else implementation(spec).load_runner(
-                row["path"], ExportContext(spec=spec, dynamic_batch=spec.dynamic_batch, cfg={}, threads=1))
+            runner = None if "error" in row else open_artifact(row["path"], row["format"], threads=1)
             if runner is not None:
                 timings.append({"runtime": spec.runtime, "format": row["format"],
                                 **measure(lambda: runner(x), warmup=5, iters=30).to_dict()})

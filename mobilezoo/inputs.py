@@ -69,3 +69,10 @@ def example_input(shape: Sequence[int], batch: int = 1, seed: int = 0) -> torch.
 def model_input_size(model: Any) -> tuple[int, ...]:
     cfg = getattr(model, "pretrained_cfg", None) or {}
     return tuple(cfg.get("input_size", (3, 224, 224)))
+
+
+def resolve_input_shape(model: Any, value: str | int | Sequence[int] | None, name: str) -> tuple[int, ...]:
+    """The per-sample input shape for ``model``: its native size, or ``value`` parsed and checked against it."""
+    shape = parse_input_size(value, model_input_size(model))
+    check_channels(shape, getattr(model, "in_chans", shape[0]), name)
+    return shape

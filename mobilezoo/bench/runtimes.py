@@ -77,14 +77,12 @@ def prepare(runtime: str, model: nn.Module, x: torch.Tensor, threads: int, work_
 
         return Prepared(run_eager, time.perf_counter() - started, used)
     from ..export import export
-    from ..export.context import ExportContext
-    from ..export.formats import get_format, implementation
+    from ..export.api import open_artifact
+    from ..export.formats import get_format
 
     fmt = RUNTIME_FORMATS[runtime]
     batch = "dynamic" if get_format(fmt).dynamic_batch else x.shape[0]
     result = export(model, fmt, work_dir, input_size=tuple(x.shape[1:]), batch=batch, threads=threads, seed=0, **export_kwargs)
-    spec = get_format(fmt)
-    ctx = ExportContext(spec=spec, dynamic_batch=batch == "dynamic", cfg={}, threads=threads)
     if runtime in ("torchscript", "ptl"):
         used = _set_torch_threads(threads)
     elif runtime == "executorch":
@@ -95,7 +93,7 @@ def prepare(runtime: str, model: nn.Module, x: torch.Tensor, threads: int, work_
     else:
         used = threads  # onnxruntime: intra_op_num_threads; tflite: Interpreter(num_threads)
     started = time.perf_counter()
-    runner = implementation(spec).load_runner(result.path, ctx)
+    runner = open_artifact(result.path, fmt, threads, dynamic_batch=batch == "dynamic")
     load_seconds = time.perf_counter() - started
     return Prepared(lambda: runner(x), load_seconds, used)
 

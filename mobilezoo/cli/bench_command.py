@@ -36,7 +36,7 @@ def run_bench(args: argparse.Namespace) -> int:
     from ..bench.runtimes import RUNTIME_FORMATS, benchmark
     from ..errors import InvalidInputError
     from ..factory import create_model
-    from ..inputs import check_channels, model_input_size, parse_input_size
+    from ..inputs import resolve_input_shape
     from ..profile import profile_model
 
     for value, label in ((args.threads, "--threads"), (args.batch, "--batch"), (args.iters, "--iters")):
@@ -49,8 +49,7 @@ def run_bench(args: argparse.Namespace) -> int:
         if runtime not in RUNTIME_FORMATS:
             raise InvalidInputError(f"unknown runtime '{runtime}'; use one of {', '.join(RUNTIME_FORMATS)} or all")
     model = create_model(args.name).eval()
-    shape = parse_input_size(args.input_size, model_input_size(model))
-    check_channels(shape, getattr(model, "in_chans", shape[0]), args.name)
+    shape = resolve_input_shape(model, args.input_size, args.name)
     counts = profile_model(model, shape, name=args.name)
     records = []
     console = Console(stderr=True)

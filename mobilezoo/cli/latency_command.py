@@ -30,10 +30,10 @@ def run_latency(args: argparse.Namespace) -> int:
     from ..bench.lut import LatencyTable, fbnet_blocks
     from ..bench.runtimes import host_cpu
     from ..factory import create_model
-    from ..inputs import model_input_size, parse_input_size
+    from ..inputs import resolve_input_shape
 
     model = create_model(args.name).eval()
-    shape = parse_input_size(args.input_size, model_input_size(model))
+    shape = resolve_input_shape(model, args.input_size, args.name)
     blocks = fbnet_blocks(model, shape)
     if args.build_lut:
         table = LatencyTable.load(args.lut) if os.path.exists(args.lut) else LatencyTable(threads=args.threads, host_cpu=host_cpu())

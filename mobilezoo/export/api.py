@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import InvalidInputError, MobileZooError
 from ..fileio import atomic_path, ensure_writable_dir, sha256_of, size_of
-from ..inputs import check_channels, model_input_size, parse_input_size
+from ..inputs import resolve_input_shape
 from .context import ExportContext
 from .formats import get_format, implementation, require
 from .labels import class_labels
@@ -31,6 +31,10 @@ class ExportVerificationError(MobileZooError):
     """The exported artifact does not reproduce eager PyTorch; nothing was written."""
 
 
+class MissingRealData(MobileZooError):
+    """int8 calibration needs real samples and none could be loaded."""
+
+
 @dataclass
 class ExportResult:
     path: Path
@@ -40,6 +44,14 @@ class ExportResult:
     @property
     def checks(self) -> list[dict[str, Any]]:
         return self.entry["checks"]
+
+
+def open_artifact(path: str | os.PathLike, fmt: str, threads: int = 1, dynamic_batch: bool | None = None):
+    """A callable running an exported artifact in its runtime (None for Core ML off macOS)."""
+    spec = get_format(fmt)
+    dynamic = spec.dynamic_batch if dynamic_batch is None else dynamic_batch
+    context = ExportContext(spec=spec, dynamic_batch=dynamic, cfg={}, threads=threads)
+    return implementation(spec).load_runner(Path(path), context)
 
 
 def cfg_for_shape(cfg: dict[str, Any], shape: Sequence[int]) -> dict[str, Any]:
@@ -127,8 +139,7 @@ def export(
     cfg = dict(getattr(model, "pretrained_cfg", {}) or {})
     check_supported(cfg.get("family", ""), spec.name, int8)
     directory = ensure_writable_dir(out_dir)
-    shape = parse_input_size(input_size, model_input_size(model))
-    check_channels(shape, getattr(model, "in_chans", shape[0]), name)
+    shape = resolve_input_shape(model, input_size, name)
     dynamic, example_batch = _batch_plan(spec.dynamic_batch, spec.name, batch)
     cfg = cfg_for_shape(cfg or {"input_size": shape, "mean": (0.5,) * shape[0], "std": (0.5,) * shape[0]}, shape)
     model.eval()
@@ -207,7 +218,3 @@ def export(
     }
     manifest = add_entry(directory, entry)
     return ExportResult(target, manifest, entry)
-
-
-class MissingRealData(MobileZooError):
-    """int8 calibration needs real samples and none could be loaded."""

@@ -184,10 +184,13 @@ class S3D(ZooModel):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
 
+    @staticmethod
+    def head_window(features: torch.Tensor) -> tuple[int, int, int]:
+        """The (2, 7, 7) average-pool window as published, shrunk to the map for short or small clips."""
+        return min(2, features.shape[2]), min(7, features.shape[3]), min(7, features.shape[4])
+
     def _pool(self, x: torch.Tensor) -> torch.Tensor:
-        # (2, 7, 7) stride-1 average pool as published; shrunk to the map for short or small clips
-        kernel = self._head_window or (min(2, x.shape[2]), min(7, x.shape[3]), min(7, x.shape[4]))
-        return F.avg_pool3d(x, kernel, stride=1)
+        return F.avg_pool3d(x, self._head_window or self.head_window(x), stride=1)
 
     @contextlib.contextmanager
     def static_shapes(self, example: torch.Tensor):
@@ -205,7 +208,7 @@ class S3D(ZooModel):
             hook.remove()
         for pool in pools:
             pool.fixed = windows[id(pool)]
-        self._head_window = (min(2, features.shape[2]), min(7, features.shape[3]), min(7, features.shape[4]))
+        self._head_window = self.head_window(features)
         try:
             yield self
         finally:

@@ -6,7 +6,7 @@ from typing import Sequence
 
 from torch import nn
 
-from ..inputs import check_channels, model_input_size, parse_input_size
+from ..inputs import resolve_input_shape
 from .counting import ELEMENTWISE_NOTE, count_params, profile_model
 from .result import ModuleRow, ProfileResult, human
 
@@ -25,9 +25,7 @@ def profile(
 
     name = model_or_name if isinstance(model_or_name, str) else type(model_or_name).__name__
     model = create_model(model_or_name, **create_kwargs) if isinstance(model_or_name, str) else model_or_name
-    shape = parse_input_size(input_size, model_input_size(model))
-    check_channels(shape, getattr(model, "in_chans", shape[0]), name)
-    return profile_model(model, shape, name=name, depth=depth)
+    return profile_model(model, resolve_input_shape(model, input_size, name), name=name, depth=depth)
 
 
 __all__ = ["ELEMENTWISE_NOTE", "ModuleRow", "ProfileResult", "count_params", "human", "profile", "profile_model"]

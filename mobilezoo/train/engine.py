@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import CheckpointError, InvalidInputError
-from ..fileio import atomic_path, write_json_atomic
+from ..fileio import atomic_path
 from .config import TrainConfig
 from .distributed import DistInfo, init_distributed
 from .optim import ModelEMA, build_optimizer, cosine_with_warmup
