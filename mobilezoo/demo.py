@@ -24,6 +24,7 @@ from .export.formats import FORMATS, require
 from .fileio import atomic_path, ensure_writable_dir
 
 DEMO_MODEL = "fbnetv2_f1.fmnist"
+DEMO_MIN_SAMPLES = 8  # the report shows eight images
 
 
 def _classify(model: torch.nn.Module, samples: int) -> dict[str, Any]:
@@ -112,6 +113,9 @@ def run_demo(out_dir: str = "demo_out", model_name: str = DEMO_MODEL, samples: i
     """Run the demo and return the report path."""
     from .factory import create_model
 
+    from .inputs import check_count
+
+    check_count(samples, "--samples", DEMO_MIN_SAMPLES, 10_000)
     console = Console()
     out = ensure_writable_dir(out_dir)
     model = create_model(model_name, pretrained=True).eval()

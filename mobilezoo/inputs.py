@@ -9,6 +9,20 @@ import torch
 
 from .errors import InvalidInputError
 
+#: upper limits on sizes a user can ask for: far above any phone model's needs, far below what exhausts memory
+MAX_SIDE, MAX_FRAMES, MAX_CHANNELS = 4096, 1024, 64
+MAX_BATCH, MAX_THREADS, MAX_ITERS = 1024, 256, 1_000_000
+
+
+def check_count(value: Any, label: str, low: int = 1, high: int | None = None) -> int:
+    """``value`` as a whole number in [low, high]; a one-line error naming ``label`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"{label} must be a whole number, got {value!r}")
+    if value < low or (high is not None and value > high):
+        span = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise InvalidInputError(f"{label} must be {span}, got {value}")
+    return value
+
 
 def parse_input_size(value: str | int | Sequence[int] | None, default: Sequence[int]) -> tuple[int, ...]:
     """Turn a user's input size into a full per-sample shape like ``default`` (C,H,W or C,T,H,W).
@@ -39,17 +53,23 @@ def parse_input_size(value: str | int | Sequence[int] | None, default: Sequence[
         raise InvalidInputError(f"input size must be positive, got {bad[0]} in '{value}'")
     video = len(default) == 4
     if len(numbers) == 1:
-        return default[:-2] + (numbers[0], numbers[0])
-    if len(numbers) == 2:
-        return default[:-2] + tuple(numbers)
-    if len(numbers) == 3:
-        return (default[0], *numbers) if video else tuple(numbers)
-    if len(numbers) == 4 and video:
-        return tuple(numbers)
-    raise InvalidInputError(
-        f"input size '{value}' has {len(numbers)} numbers; this model takes at most {len(default)} "
-        f"({'C,T,H,W' if video else 'C,H,W'})"
-    )
+        shape = default[:-2] + (numbers[0], numbers[0])
+    elif len(numbers) == 2:
+        shape = default[:-2] + tuple(numbers)
+    elif len(numbers) == 3:
+        shape = (default[0], *numbers) if video else tuple(numbers)
+    elif len(numbers) == 4 and video:
+        shape = tuple(numbers)
+    else:
+        raise InvalidInputError(
+            f"input size '{value}' has {len(numbers)} numbers; this model takes at most {len(default)} "
+            f"({'C,T,H,W' if video else 'C,H,W'})"
+        )
+    limits = [("channels", MAX_CHANNELS)] + ([("frames", MAX_FRAMES)] if video else []) + [("height", MAX_SIDE), ("width", MAX_SIDE)]
+    for size, (what, limit) in zip(shape, limits):
+        if size > limit:
+            raise InvalidInputError(f"input size '{value}': {what} {size} is over the limit of {limit}")
+    return shape
 
 
 def check_channels(shape: Sequence[int], expected: int, model_name: str) -> None:

@@ -173,10 +173,10 @@ def test_features_only_and_head_api():
     "row,fragment",
     [
         (("ir_k9", 16, 1, 1), "stage 1, row 0 (block xif1_0): unknown op 'ir_k9'"),
-        (("ir_k3", -16, 1, 1), "stage 1, row 0 (block xif1_0): out_channels must be a positive"),
+        (("ir_k3", -16, 1, 1), "stage 1, row 0 (block xif1_0): out_channels must be a whole number in 1..16384"),
         (("ir_k3", 16, 3, 1), "stage 1, row 0 (block xif1_0): stride must be 1 or 2, got 3"),
-        (("ir_k3", 16, 1, 0), "repeat must be a whole number >= 1"),
-        (("ir_k3", 16, 1, 1, {"e": -1}), "expansion 'e' must be a positive number"),
+        (("ir_k3", 16, 1, 0), "repeat must be a whole number in 1..64"),
+        (("ir_k3", 16, 1, 1, {"e": -1}), "expansion 'e' must be a number in (0, 64]"),
         (("ir_k3", 16, 1, 1, {"expand": 2}), "row options are"),
     ],
 )

@@ -63,14 +63,35 @@ def test_pretrained_without_local_file_is_a_clear_offline_error(tmp_path, monkey
         mobilezoo.create_model("resnext50_32x4d", pretrained=True)
 
 
-def test_pretrained_found_in_cache_loads(tmp_path, monkeypatch):
+def test_pretrained_found_in_torch_hub_folder_loads_only_with_its_hash_prefix(tmp_path, monkeypatch):
+    import dataclasses
+    import shutil
+
+    from mobilezoo.errors import CheckpointError
+    from mobilezoo.fileio import sha256_of
+    from mobilezoo.registry import get_model_entry
+
     monkeypatch.setenv("MOBILEZOO_HOME", str(tmp_path))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     source = mobilezoo.create_model("resnext50_32x4d")
-    (tmp_path / "checkpoints").mkdir()
-    torch.save(source.state_dict(), tmp_path / "checkpoints" / "resnext50_32x4d-7cdf4587.pth")
-    model = mobilezoo.create_model("resnext50_32x4d.tv_in1k", pretrained=True, num_classes=3)
+    torch.save(source.state_dict(), tmp_path / "r.pth")
+    prefix = sha256_of(tmp_path / "r.pth")[:8]
+    folder = tmp_path / "torch" / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    shutil.copy(tmp_path / "r.pth", folder / f"resnext50_32x4d-{prefix}.pth")  # as torchvision downloads it
+    entry = get_model_entry("resnext50_32x4d")
+    url = entry.weights["tv_in1k"].url.rsplit("/", 1)[0] + f"/resnext50_32x4d-{prefix}.pth"
+    entry.weights["test_hub"] = dataclasses.replace(entry.weights["tv_in1k"], tag="test_hub", url=url)
+    try:
+        model = mobilezoo.create_model("resnext50_32x4d.test_hub", pretrained=True, num_classes=3)
+    finally:
+        del entry.weights["test_hub"]
     assert torch.equal(model.conv1.weight, source.conv1.weight)
     assert model.fc.out_features == 3  # head replaced after loading
+    # the same file under the published name: its hash lacks the published prefix, so it is never loaded
+    shutil.copy(tmp_path / "r.pth", folder / "resnext50_32x4d-7cdf4587.pth")
+    with pytest.raises(CheckpointError, match="MOBILEZOO_OFFLINE is set"):
+        mobilezoo.create_model("resnext50_32x4d.tv_in1k", pretrained=True)
 
 
 @pytest.mark.parametrize("bad", [-1, 2.5, "10", True])

@@ -36,14 +36,13 @@ def run_bench(args: argparse.Namespace) -> int:
     from ..bench.runtimes import RUNTIME_FORMATS, benchmark
     from ..errors import InvalidInputError
     from ..factory import create_model
-    from ..inputs import resolve_input_shape
+    from ..inputs import MAX_BATCH, MAX_ITERS, MAX_THREADS, check_count, resolve_input_shape
     from ..profile import profile_model
 
-    for value, label in ((args.threads, "--threads"), (args.batch, "--batch"), (args.iters, "--iters")):
-        if value < 1:
-            raise InvalidInputError(f"{label} must be >= 1, got {value}")
-    if args.warmup < 0:
-        raise InvalidInputError(f"--warmup must be >= 0, got {args.warmup}")
+    check_count(args.threads, "--threads", 1, MAX_THREADS)
+    check_count(args.batch, "--batch", 1, MAX_BATCH)
+    check_count(args.iters, "--iters", 1, MAX_ITERS)
+    check_count(args.warmup, "--warmup", 0, MAX_ITERS)
     runtimes = list(RUNTIME_FORMATS) if args.runtime == "all" else [r.strip() for r in args.runtime.split(",")]
     for runtime in runtimes:
         if runtime not in RUNTIME_FORMATS:

@@ -139,8 +139,11 @@ def add_profile(verbs: Any) -> None:
 
 
 def run_profile(args: argparse.Namespace) -> int:
+    from ..inputs import check_count
     from ..profile import profile
 
+    if args.depth is not None:
+        check_count(args.depth, "--depth", 1, 64)
     result = profile(args.name, input_size=args.input_size, depth=args.depth)
     if args.json:
         print(result.to_json())

@@ -32,6 +32,9 @@ def run_graph(args: argparse.Namespace) -> int:
     from ..graphs import average_path_length, clustering_coefficient, to_dag
     from ..registry import get_model_entry
 
+    from ..inputs import check_count
+
+    check_count(args.seed, "--seed", 0, 2**31 - 1)
     entry = get_model_entry(args.name)
     if entry.family != "randwire":
         raise InvalidInputError(f"'{entry.name}' is not randomly wired; try one of the randwire_* models")

@@ -32,6 +32,9 @@ def run_latency(args: argparse.Namespace) -> int:
     from ..factory import create_model
     from ..inputs import resolve_input_shape
 
+    from ..inputs import MAX_THREADS, check_count
+
+    check_count(args.threads, "--threads", 1, MAX_THREADS)
     model = create_model(args.name).eval()
     shape = resolve_input_shape(model, args.input_size, args.name)
     blocks = fbnet_blocks(model, shape)

@@ -15,7 +15,7 @@ def add_train(verbs: Any) -> None:
         "Many GPUs/CPUs: torchrun --nproc_per_node N -m mobilezoo train --config ...",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", help="YAML recipe (configs/train/)")
+    p.add_argument("--config", required=True, help="YAML recipe (configs/train/); key=value overrides follow")
     p.add_argument("overrides", nargs="*", help="key=value options that override the recipe")
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
     p.add_argument("--release", metavar="NAME", help="also write NAME.safetensors (fp16) + NAME.json at the end")

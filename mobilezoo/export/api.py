@@ -15,12 +15,12 @@ import torch
 from torch import nn
 
 from ..errors import InvalidInputError, MobileZooError
-from ..fileio import atomic_path, ensure_writable_dir, sha256_of, size_of
-from ..inputs import resolve_input_shape
+from ..fileio import output_folder, scratch_path, sha256_of, size_of
+from ..inputs import MAX_BATCH, MAX_THREADS, check_count, resolve_input_shape
 from .context import ExportContext
 from .formats import get_format, implementation, require
 from .labels import class_labels
-from .manifest import add_entry, library_versions
+from .manifest import library_versions, replace_artifact
 from .support import check_supported
 from .verify import FP32_RTOL, run_checks
 
@@ -76,9 +76,7 @@ def _batch_plan(spec_dynamic: bool, fmt: str, batch: int | str | None) -> tuple[
         size = int(batch)
     except (TypeError, ValueError):
         raise InvalidInputError(f"batch must be 'dynamic' or a whole number >= 1, got {batch!r}") from None
-    if size < 1:
-        raise InvalidInputError(f"batch must be >= 1, got {size}")
-    return False, size
+    return False, check_count(size, "batch", 1, MAX_BATCH)
 
 
 def _model_config(model: nn.Module) -> dict[str, Any]:
@@ -127,6 +125,7 @@ def export(
     ``seed`` pins the random verification inputs (default: fresh ones, recorded in the manifest).
     """
     spec = get_format(format)
+    check_count(threads, "threads", 1, MAX_THREADS)
     require(spec)
     if isinstance(model_or_name, str):
         from ..factory import create_model
@@ -138,9 +137,16 @@ def export(
         name = name or getattr(model, "pretrained_cfg", {}).get("architecture") or type(model).__name__
     cfg = dict(getattr(model, "pretrained_cfg", {}) or {})
     check_supported(cfg.get("family", ""), spec.name, int8)
-    directory = ensure_writable_dir(out_dir)
     shape = resolve_input_shape(model, input_size, name)
     dynamic, example_batch = _batch_plan(spec.dynamic_batch, spec.name, batch)
+    with output_folder(out_dir) as directory:  # a folder this call created is removed again if it fails
+        return _export_into(directory, model, name, spec, cfg, shape, dynamic, example_batch, int8=int8, opset=opset,
+                            threads=threads, calibration_samples=calibration_samples, seed=seed)
+
+
+def _export_into(directory: Path, model: nn.Module, name: str, spec: Any, cfg: dict[str, Any], shape: tuple[int, ...],
+                 dynamic: bool, example_batch: int, *, int8: bool, opset: int, threads: int, calibration_samples: int,
+                 seed: int | None) -> ExportResult:
     cfg = cfg_for_shape(cfg or {"input_size": shape, "mean": (0.5,) * shape[0], "std": (0.5,) * shape[0]}, shape)
     model.eval()
     num_classes = int(getattr(model, "num_classes", 0) or cfg.get("num_classes", 0))
@@ -160,7 +166,7 @@ def export(
     module = implementation(spec)
     started = time.perf_counter()
     static = getattr(model, "static_shapes", None)  # models with size-dependent ops fix them while exporting
-    with atomic_path(target, directory=spec.directory) as temporary:
+    with scratch_path(target) as temporary:
         with static(example) if callable(static) else contextlib.nullcontext():
             info = module.export_artifact(model, example, temporary, ctx)
         exported_seconds = time.perf_counter() - started
@@ -188,33 +194,33 @@ def export(
                     f"{worst.max_rel:.2e} >= {FP32_RTOL:g}; nothing was written"
                 )
         digest, size = sha256_of(temporary), size_of(temporary)
-    status = info.get("status") or ("verified" if checks else "not verified")
-    entry = {
-        "file": file_name,
-        "model": name,
-        "format": spec.name,
-        "description": spec.description,
-        "precision": "int8" if int8 else "fp32",
-        "status": status,
-        "sha256": digest,
-        "size_bytes": size,
-        "input": {"name": "image" if spec.name == "coreml" and len(shape) == 3 else ctx.input_name,
-                  "shape": [None if dynamic else example_batch, *shape], "dtype": "float32",
-                  "batch": "dynamic" if dynamic else example_batch,
-                  "layout": "NCTHW" if len(shape) == 4 else "NCHW"},
-        "output": {"name": ", ".join(o["name"] for o in info["outputs"]) if "outputs" in info else ctx.output_name,
-                   "num_classes": num_classes},
-        "preprocessing": {k: cfg[k] for k in PREPROCESSING_KEYS if k in cfg},
-        "class_labels": {"count": num_classes, "first": (ctx.labels or [])[:3]},
-        "model_config": _model_config(model),
-        "checks": [c.to_dict() for c in checks],
-        "tolerance": None if int8 else {"max_rel": FP32_RTOL, "definition": "max|artifact - eager| / max|eager|"},
-        "random_seed": seed,
-        "runtime": spec.runtime,
-        "export_info": info,
-        "export_seconds": round(exported_seconds, 2),
-        "versions": library_versions(),
-        "warnings": warnings,
-    }
-    manifest = add_entry(directory, entry)
+        status = info.get("status") or ("verified" if checks else "not verified")
+        entry = {
+            "file": file_name,
+            "model": name,
+            "format": spec.name,
+            "description": spec.description,
+            "precision": "int8" if int8 else "fp32",
+            "status": status,
+            "sha256": digest,
+            "size_bytes": size,
+            "input": {"name": "image" if spec.name == "coreml" and len(shape) == 3 else ctx.input_name,
+                      "shape": [None if dynamic else example_batch, *shape], "dtype": "float32",
+                      "batch": "dynamic" if dynamic else example_batch,
+                      "layout": "NCTHW" if len(shape) == 4 else "NCHW"},
+            "output": {"name": ", ".join(o["name"] for o in info["outputs"]) if "outputs" in info else ctx.output_name,
+                       "num_classes": num_classes},
+            "preprocessing": {k: cfg[k] for k in PREPROCESSING_KEYS if k in cfg},
+            "class_labels": {"count": num_classes, "first": (ctx.labels or [])[:3]},
+            "model_config": _model_config(model),
+            "checks": [c.to_dict() for c in checks],
+            "tolerance": None if int8 else {"max_rel": FP32_RTOL, "definition": "max|artifact - eager| / max|eager|"},
+            "random_seed": seed,
+            "runtime": spec.runtime,
+            "export_info": info,
+            "export_seconds": round(exported_seconds, 2),
+            "versions": library_versions(),
+            "warnings": warnings,
+        }
+        manifest = replace_artifact(temporary, directory, entry)
     return ExportResult(target, manifest, entry)

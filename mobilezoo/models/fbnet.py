@@ -31,6 +31,9 @@ IR_OP = re.compile(r"ir_k(?P<k>[357])(?:_g(?P<g>\d+))?(?P<se>_sehsig)?(?P<hs>_hs
 CONV_OP = re.compile(r"conv_k(?P<k>[1357])(?P<hs>_hs)?")
 POOL_OP = re.compile(r"ir_pool(?P<hs>_hs)?")
 OP_HELP = "conv_k{1,3,5,7}[_hs], ir_k{3,5,7}[_g2][_sehsig][_hs], skip, ir_pool[_hs]"
+#: limits on a definition, checked before anything is allocated (the zoo's own definitions reach 1,984 channels,
+#: 8 repeats and expansion 6.9; a typo like 10**9 channels would otherwise allocate gigabytes before failing)
+MAX_CHANNELS, MAX_REPEAT, MAX_EXPANSION, MAX_PARAMS = 16_384, 64, 64, 500_000_000
 
 
 @dataclass(frozen=True)
@@ -265,12 +268,12 @@ def _parse_row(row: Any, at: str) -> tuple[str, int, int, int, float, int | None
         op == "skip" or IR_OP.fullmatch(op) or CONV_OP.fullmatch(op) or POOL_OP.fullmatch(op)
     ):
         raise ArchDefError(f"{at}: unknown op {op!r}; known ops: {OP_HELP}")
-    if isinstance(out_channels, bool) or not isinstance(out_channels, int) or out_channels <= 0:
-        raise ArchDefError(f"{at}: out_channels must be a positive whole number, got {out_channels!r}")
+    if isinstance(out_channels, bool) or not isinstance(out_channels, int) or not 0 < out_channels <= MAX_CHANNELS:
+        raise ArchDefError(f"{at}: out_channels must be a whole number in 1..{MAX_CHANNELS}, got {out_channels!r}")
     if stride not in (1, 2) or isinstance(stride, bool):
         raise ArchDefError(f"{at}: stride must be 1 or 2, got {stride!r}")
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ArchDefError(f"{at}: repeat must be a whole number >= 1, got {repeat!r}")
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+        raise ArchDefError(f"{at}: repeat must be a whole number in 1..{MAX_REPEAT}, got {repeat!r}")
     if not isinstance(extra, Mapping) or set(extra) - set(ROW_OPTIONS):
         raise ArchDefError(f"{at}: row options are 'e' (expansion) and 'dw_padding', got {extra!r}")
     dw_padding = extra.get("dw_padding")
@@ -279,8 +282,8 @@ def _parse_row(row: Any, at: str) -> tuple[str, int, int, int, float, int | None
     if dw_padding is not None and not IR_OP.fullmatch(op):
         raise ArchDefError(f"{at}: dw_padding only applies to ir_k* ops, not {op!r}")
     expansion = extra.get("e", 6)
-    if isinstance(expansion, bool) or not isinstance(expansion, (int, float)) or expansion <= 0:
-        raise ArchDefError(f"{at}: expansion 'e' must be a positive number, got {expansion!r}")
+    if isinstance(expansion, bool) or not isinstance(expansion, (int, float)) or not 0 < expansion <= MAX_EXPANSION:
+        raise ArchDefError(f"{at}: expansion 'e' must be a number in (0, {MAX_EXPANSION}], got {expansion!r}")
     if (match := IR_OP.fullmatch(op)) and match["g"] and out_channels % int(match["g"]):
         raise ArchDefError(f"{at}: out_channels {out_channels} is not divisible by the group count {match['g']}")
     return op, out_channels, stride, repeat, float(expansion), dw_padding
@@ -296,7 +299,27 @@ def build_fbnet(arch: Mapping[str, Any], num_classes: int = 1000, in_chans: int 
     if not isinstance(options["width_divisor"], int) or options["width_divisor"] < 1:
         raise ArchDefError(f"{where}: width_divisor must be a whole number >= 1")
     blocks = expand_blocks(arch, in_chans, where)
+    estimate = estimate_weight_params(blocks, options["width_divisor"]) + blocks[-1].out_channels * num_classes
+    if estimate > MAX_PARAMS:
+        raise ArchDefError(f"{where}: the definition has about {estimate:,} weights, over the limit of {MAX_PARAMS:,}; "
+                           "check its channel counts, expansions and repeats")
     return FBNet(blocks, options, num_classes=num_classes, in_chans=in_chans)
+
+
+def estimate_weight_params(blocks: list[BlockSpec], width_divisor: int = 8) -> int:
+    """Conv weights of the blocks, counted from the specs alone (nothing is allocated); SE is included."""
+    total = 0
+    for block in blocks:
+        if block.op == "skip":
+            total += block.in_channels * block.out_channels if block.in_channels != block.out_channels or block.stride > 1 else 0
+        elif match := CONV_OP.fullmatch(block.op):
+            total += block.in_channels * block.out_channels * int(match["k"]) ** 2
+        else:
+            mid = make_divisible(block.in_channels * block.expansion, width_divisor)
+            kernel = int(match["k"]) if (match := IR_OP.fullmatch(block.op)) else 0
+            se = mid * mid // 2 if match and match["se"] else 0
+            total += block.in_channels * mid + mid * kernel**2 + se + mid * block.out_channels
+    return total
 
 
 # --- registry entries -------------------------------------------------------------------------------

@@ -1,13 +1,49 @@
-"""Training configuration: a YAML file plus ``key=value`` overrides from the command line."""
+"""Training configuration: a YAML file plus ``key=value`` overrides from the command line.
+
+Every key is checked here, in one place: its type (``epochs=2.5`` is refused, not rounded), its range, and
+its spelling (an unknown key names the closest valid one). Each problem is a one-line error.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import InvalidInputError
+
+CHOICES = {
+    "optimizer": ("sgd", "rmsprop", "adamw"),
+    "dataset": ("fashion_mnist", "folder", "clips"),
+}
+#: inclusive (low, high) per numeric key; None leaves that side open
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "epochs": (1, 10_000),
+    "batch_size": (1, 65_536),
+    "input_size": (8, 4096),
+    "num_classes": (1, 100_000),
+    "clip_frames": (1, 1024),
+    "lr": (0, 100),
+    "momentum": (0, 1),
+    "weight_decay": (0, 1),
+    "warmup_epochs": (0, 10_000),
+    "label_smoothing": (0, 1),
+    "ema_decay": (0, 1),
+    "grad_clip": (0, None),
+    "seed": (0, 2**63 - 1),
+    "limit_train": (0, None),
+    "limit_eval": (0, None),
+    "num_workers": (0, 256),
+    "threads": (0, 1024),
+}
+#: keys whose range excludes its upper end (a decay of 1 never moves)
+OPEN_ABOVE = ("momentum", "label_smoothing", "ema_decay")
+OPEN_BELOW = ("lr",)
+DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 @dataclass
@@ -37,7 +73,7 @@ class TrainConfig:
     limit_eval: int = 0
     num_workers: int = 0
     out_dir: str = "runs/train"
-    device: str = "auto"  # auto | cpu | cuda
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # torch CPU threads (0: leave as is)
 
     @classmethod
@@ -46,37 +82,94 @@ class TrainConfig:
 
         data: dict[str, Any] = {}
         if path:
-            path = Path(path)
-            if not path.is_file():
-                raise InvalidInputError(f"training config '{path}' does not exist")
-            data = yaml.safe_load(path.read_text()) or {}
+            data = _read_yaml(Path(path))
         for item in overrides:
-            if "=" not in item:
-                raise InvalidInputError(f"override '{item}' is not key=value")
-            key, value = item.split("=", 1)
-            data[key.strip()] = yaml.safe_load(value)
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise InvalidInputError(f"override '{item}' is not key=value (e.g. epochs=2)")
+            try:
+                data[key.strip()] = yaml.safe_load(value)
+            except yaml.YAMLError:
+                data[key.strip()] = value  # not a YAML scalar: keep the text, the type check names the key
         return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         names = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = [k for k in data if k not in names]
-        if unknown:
-            raise InvalidInputError(f"unknown training option '{unknown[0]}'; options: {', '.join(names)}")
+        for key in data:
+            if key not in names:
+                close = difflib.get_close_matches(str(key), list(names), n=1, cutoff=0.5)
+                hint = f"did you mean '{close[0]}'?" if close else f"options: {', '.join(names)}"
+                raise InvalidInputError(f"unknown training option '{key}'; {hint}")
+        for key, value in data.items():
+            _check_type(key, value, names[key].type)
         config = cls(**data)
         config.validate()
         return config
 
     def validate(self) -> None:
-        if self.optimizer not in ("sgd", "rmsprop", "adamw"):
-            raise InvalidInputError(f"optimizer must be sgd, rmsprop or adamw, got '{self.optimizer}'")
-        if self.dataset not in ("fashion_mnist", "folder", "clips"):
-            raise InvalidInputError(f"dataset must be fashion_mnist, folder or clips, got '{self.dataset}'")
-        for name in ("epochs", "batch_size", "input_size", "num_classes"):
-            if int(getattr(self, name)) < 1:
-                raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0 <= self.ema_decay < 1:
-            raise InvalidInputError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        """Ranges and choices of every key (types are checked by :meth:`from_dict`)."""
+        for key, allowed in CHOICES.items():
+            if getattr(self, key) not in allowed:
+                raise InvalidInputError(f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
+        for key, (low, high) in RANGES.items():
+            value = getattr(self, key)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InvalidInputError(f"{key} must be a finite number, got {value}")
+            too_low = low is not None and (value <= low if key in OPEN_BELOW else value < low)
+            too_high = high is not None and (value >= high if key in OPEN_ABOVE else value > high)
+            if too_low or too_high:
+                left = "(" if key in OPEN_BELOW else "["
+                right = ")" if key in OPEN_ABOVE else "]"
+                span = f"{left}{low if low is not None else '-inf'}, {high if high is not None else 'inf'}{right}"
+                raise InvalidInputError(f"{key} must be in {span}, got {value}")
+        if not DEVICE.fullmatch(self.device):
+            raise InvalidInputError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if not self.model.strip():
+            raise InvalidInputError("model must name a registered model or a definition file, got ''")
+        if not self.out_dir.strip():
+            raise InvalidInputError("out_dir must be a folder path, got ''")
+        if self.dataset in ("folder", "clips") and not self.data_dir:
+            raise InvalidInputError(f"dataset={self.dataset} needs data_dir=<folder with train/ and val/>")
+        if self.warmup_epochs > self.epochs:
+            raise InvalidInputError(f"warmup_epochs ({self.warmup_epochs}) must not exceed epochs ({self.epochs})")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    from ..fileio import check_regular_file
+
+    check_regular_file(path, "training config")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInputError(f"training config '{path}' is not valid YAML ({first}); fix the file") from None
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read training config '{path}' ({exc.strerror})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"training config '{path}' must be a mapping of option: value, got {type(data).__name__}")
+    return data
+
+
+def _check_type(key: str, value: Any, annotation: str) -> None:
+    """One-line error unless ``value`` has the field's type (bool is not a number; 2.5 is not a whole number)."""
+    kind = str(annotation)
+    if kind == "bool":
+        ok, want = isinstance(value, bool), "true or false"
+    elif kind == "int":
+        ok, want = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif kind == "float":
+        ok, want = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif kind == "str":
+        ok, want = isinstance(value, str), "text"
+    else:  # dict[str, Any]
+        ok, want = isinstance(value, dict) and all(isinstance(k, str) for k in value), "a mapping of option: value"
+    if not ok:
+        raise InvalidInputError(f"{key} must be {want}, got {value!r}")

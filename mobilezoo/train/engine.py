@@ -21,12 +21,15 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import CheckpointError, InvalidInputError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, ensure_writable_dir, scratch_files
 from .config import TrainConfig
 from .distributed import DistInfo, init_distributed
 from .optim import ModelEMA, build_optimizer, cosine_with_warmup
 
 CHECKPOINT = "last.pt"
+METRICS = "metrics.jsonl"
+#: options a checkpoint's tensors depend on: resuming with another value cannot load it
+STATE_SHAPING = ("model", "model_kwargs", "num_classes", "optimizer", "ema_decay")
 
 
 class ShardedSampler(torch.utils.data.Sampler[int]):
@@ -61,9 +64,12 @@ class ShardedSampler(torch.utils.data.Sampler[int]):
 def _device(config: TrainConfig) -> torch.device:
     if config.device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if config.device == "cuda" and not torch.cuda.is_available():
-        raise InvalidInputError("device=cuda was asked for but no CUDA device is available; use device=cpu")
-    return torch.device(config.device)
+    device = torch.device(config.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidInputError(f"device={config.device} was asked for but no CUDA device is available; use device=cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise InvalidInputError(f"device={config.device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def _rng_state() -> dict[str, Any]:
@@ -111,6 +117,7 @@ class Trainer:
         from ..factory import create_model
 
         self.config = config
+        self.out_dir = ensure_writable_dir(config.out_dir, "out_dir")  # before any work: fail in a second, not an epoch
         self.device = _device(config)
         self.dist: DistInfo = init_distributed(self.device.type)
         if config.threads:
@@ -142,7 +149,6 @@ class Trainer:
         self.criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
-        self.out_dir = Path(config.out_dir)
         self.show_progress = show_progress and self.dist.is_main
 
     # --- checkpoints ----------------------------------------------------------------------------
@@ -169,22 +175,48 @@ class Trainer:
         return path
 
     def load_checkpoint(self, path: Path) -> None:
+        """Restore everything :meth:`state` saved; a checkpoint of another run is a one-line error."""
         try:
             state = torch.load(path, map_location=self.device, weights_only=True)
         except Exception as exc:
-            raise CheckpointError(f"cannot resume from '{path}': {str(exc).splitlines()[0][:160]}") from None
-        if state.get("config", {}).get("model") != self.config.model:
-            raise CheckpointError(f"'{path}' was trained for model '{state.get('config', {}).get('model')}', not '{self.config.model}'")
-        self.model.load_state_dict(state["model"])
-        if self.ema and state.get("ema") is not None:
-            self.ema.module.load_state_dict(state["ema"])
-            self.ema.updates = int(state.get("ema_updates", 0))
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.epoch = int(state["epoch"])
-        self.history = list(state["history"])
-        _set_rng_state(state["rng"])
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise CheckpointError(f"cannot resume from '{path}' ({reason}); delete it to start over, or restore it") from None
+        if not isinstance(state, dict) or not {"model", "optimizer", "epoch", "config"} <= set(state):
+            raise CheckpointError(f"'{path}' is not a mobilezoo training checkpoint; delete it to start over")
+        saved = state["config"] if isinstance(state["config"], dict) else {}
+        for key in STATE_SHAPING:
+            before, now = saved.get(key), getattr(self.config, key)
+            if key == "ema_decay":
+                before, now = bool(before), bool(now)  # only whether an EMA exists changes the checkpoint
+            if before != now:
+                raise CheckpointError(f"'{path}' was trained with {key}={before!r}, this run has {key}={now!r}; "
+                                      f"resume with {key}={before!r} or use another out_dir")
+        try:
+            self.model.load_state_dict(state["model"])
+            if self.ema and state.get("ema") is not None:
+                self.ema.module.load_state_dict(state["ema"])
+                self.ema.updates = int(state.get("ema_updates", 0))
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.scaler.load_state_dict(state["scaler"])
+            self.epoch = int(state["epoch"])
+            self.history = list(state["history"])
+            _set_rng_state(state["rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise CheckpointError(f"'{path}' does not fit this run ({reason}); use another out_dir") from None
+
+    def _refuse_silent_restart(self) -> None:
+        """``--resume`` without ``last.pt`` is a fresh start only when no epoch was ever finished here."""
+        metrics = self.out_dir / METRICS
+        finished = metrics.read_text().count("\n") if metrics.is_file() else 0
+        if not finished:
+            return
+        leftovers = scratch_files(self.out_dir, CHECKPOINT)
+        where = (f"a checkpoint a kill left behind is at '{leftovers[-1]}': move it to '{self.out_dir / CHECKPOINT}' "
+                 "and resume" if leftovers else "no checkpoint was found")
+        raise CheckpointError(f"'{self.out_dir}' records {finished} finished epoch(s) but has no {CHECKPOINT}; {where}, "
+                              "or rerun without --resume to start over")
 
     # --- loops ----------------------------------------------------------------------------------
 
@@ -207,7 +239,7 @@ class Trainer:
             yield images.to(self.device)
 
     def train_epoch(self) -> dict[str, float]:
-        from tqdm import tqdm
+        from ..progress import progress_bar
 
         self.net.train()
         if self.config.freeze_bn:
@@ -215,8 +247,8 @@ class Trainer:
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.eval()
         total_loss, seen, started = 0.0, 0, time.perf_counter()
-        bar = tqdm(self._batches(), total=self.steps_per_epoch, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
-                   disable=not self.show_progress, leave=False)
+        bar = progress_bar(self._batches(), total=self.steps_per_epoch, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
+                           disable=not self.show_progress)
         for images, labels in bar:
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
                 loss = self.criterion(self.net(images), labels)
@@ -257,10 +289,11 @@ class Trainer:
 
         ``stop_after`` ends this call after that many epochs (a time-sliced run; resume later).
         """
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         checkpoint = self.out_dir / CHECKPOINT
         if resume and checkpoint.exists():
             self.load_checkpoint(checkpoint)
+        elif resume:
+            self._refuse_silent_restart()
         stop_at = self.config.epochs if stop_after is None else min(self.config.epochs, self.epoch + stop_after)
         while self.epoch < stop_at:
             record = {"epoch": self.epoch + 1, **self.train_epoch()}
@@ -269,10 +302,10 @@ class Trainer:
             record.update(self.evaluate())
             self.epoch += 1
             self.history.append(record)
+            self.save_checkpoint()  # first: the metrics never list an epoch the checkpoint lacks
             if self.dist.is_main:
                 self._write_metrics()
                 print(json.dumps({k: round(v, 5) if isinstance(v, float) else v for k, v in record.items()}), flush=True)
-            self.save_checkpoint()
         if self.dist.is_main and self.history:
             self._plot()
         return self.history
@@ -280,7 +313,7 @@ class Trainer:
     # --- outputs --------------------------------------------------------------------------------
 
     def _write_metrics(self) -> None:
-        with atomic_path(self.out_dir / "metrics.jsonl") as temporary:
+        with atomic_path(self.out_dir / METRICS) as temporary:
             temporary.write_text("".join(json.dumps(r) + "\n" for r in self.history))
 
     def _plot(self) -> None:

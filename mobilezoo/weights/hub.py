@@ -1,34 +1,46 @@
 """The weights hub: packaged files, a verified local cache, and downloads that never leave a bad file.
 
-Where weights come from, in order:
-1. a file packaged with mobilezoo (``mobilezoo/weights/files/``), verified against its sha256;
-2. the cache, ``$MOBILEZOO_HOME/checkpoints`` (default ``~/.cache/mobilezoo``), under hash-prefixed names
-   (``<sha256[:12]>-<file>``), re-hashed on every load; a file that fails is deleted, never trusted;
-3. a file imported by hand (``mobilezoo weights import``), stored as ``<name>.<tag>.safetensors``;
-4. torch.hub's checkpoint folder (files torchvision downloaded before);
-5. a download: to a temporary file, hash-checked, then renamed, under a file lock so two processes never
-   write the same file. ``MOBILEZOO_OFFLINE=1`` turns step 5 into a clear error.
+Where the weights of ``name.tag`` come from, in order:
+1. a file packaged with mobilezoo (``mobilezoo/weights/files/``), verified against its registered sha256;
+2. a file imported by hand for exactly this ``name.tag`` (``mobilezoo weights import``), stored as
+   ``<name>.<tag>.safetensors`` with the sha256 it had when it was written;
+3. the download cache, ``$MOBILEZOO_HOME/checkpoints`` (default ``~/.cache/mobilezoo``): one file per URL,
+   named ``<sha256(url)[:16]>-<basename>``, so two URLs that end in the same basename (all mobile-vision
+   checkpoints are ``.../model.pth``) never share a file;
+4. torch.hub's checkpoint folder, only for URLs whose file name carries a hash prefix (torchvision's);
+5. a download: to a scratch file, hash-checked, then renamed into place under a file lock.
+
+How a file is checked (:func:`hash_policy`), every time it is loaded:
+- ``sha256``: the registered sha256 (packaged files);
+- ``prefix``: the hex digits after the last ``-`` of the URL's file name start its sha256, as torch.hub checks
+  (torchvision's ``resnext50_32x4d-1a0047aa.pth``);
+- ``first-use``: no hash is published (mobile-vision); the sha256 of the first download is recorded beside
+  the file (``<file>.sha256``) and every later load must match it (trust on first use).
+A cached file that fails its check, has no recorded hash, or cannot be read is deleted, so the next load
+downloads it again. ``MOBILEZOO_OFFLINE=1`` turns step 5 into a clear error.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
+import hashlib
 import os
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
-from ..fileio import atomic_path, sha256_of
+from ..errors import CheckpointError, InvalidInputError
+from ..fileio import atomic_path, check_regular_file, file_lock, sha256_of
 from ..registry import ModelEntry, WeightEntry
-from .loading import load_state_dict_strict
+from .loading import load_state_dict_strict, read_checkpoint
 
 PACKAGED_DIR = Path(__file__).parent / "files"
+#: torch.hub's convention: ``name-<hex>.ext``, the hex digits being a prefix of the file's sha256
+HASH_PREFIX = re.compile(r"-([a-f0-9]{8,64})\.")
+OFFLINE_ON, OFFLINE_OFF = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 
 def cache_dir() -> Path:
@@ -37,64 +49,109 @@ def cache_dir() -> Path:
 
 
 def offline() -> bool:
-    return os.environ.get("MOBILEZOO_OFFLINE", "").lower() in ("1", "true", "yes")
+    """``MOBILEZOO_OFFLINE``: 1/true/yes/on or 0/false/no/off (unset: online); anything else is an error."""
+    value = os.environ.get("MOBILEZOO_OFFLINE", "").strip().lower()
+    if value in OFFLINE_ON:
+        return True
+    if value in OFFLINE_OFF:
+        return False
+    raise InvalidInputError(f"MOBILEZOO_OFFLINE={os.environ['MOBILEZOO_OFFLINE']!r} is not understood; set it to 1 (offline) or 0")
 
 
 def basename(weight: WeightEntry) -> str:
     return (weight.url or weight.file or "weights").rstrip("/").split("/")[-1]
 
 
+def hash_policy(weight: WeightEntry) -> str:
+    """How this entry's file is verified: ``sha256``, ``prefix`` or ``first-use`` (see the module docstring)."""
+    if weight.sha256:
+        return "sha256"
+    if weight.url and HASH_PREFIX.search(basename(weight)):
+        return "prefix"
+    return "first-use"
+
+
 def cached_path(weight: WeightEntry) -> Path:
-    """Where a download of ``weight`` is kept: hash-prefixed when the sha256 is known."""
-    name = basename(weight)
-    return cache_dir() / (f"{weight.sha256[:12]}-{name}" if weight.sha256 else name)
+    """Where a download of ``weight`` is kept: one file per full URL."""
+    key = hashlib.sha256((weight.url or weight.file or "").encode()).hexdigest()[:16]
+    return cache_dir() / f"{key}-{basename(weight)}"
 
 
 def imported_path(entry: ModelEntry, tag: str) -> Path:
     return cache_dir() / f"{entry.name}.{tag}.safetensors"
 
 
-@contextlib.contextmanager
-def file_lock(target: Path) -> Iterator[None]:
-    """An exclusive lock beside ``target`` (``<target>.lock``), held while the file is written."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.with_name(target.name + ".lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _record_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
 
 
-def verify(path: Path, weight: WeightEntry, delete_bad: bool) -> None:
-    if weight.sha256 and sha256_of(path) != weight.sha256:
-        if delete_bad:
-            path.unlink(missing_ok=True)
-            raise CheckpointError(f"cached weights '{path.name}' failed their sha256 check and were deleted; load again to re-download")
-        raise CheckpointError(f"'{path}' does not match the sha256 registered for it; the package is damaged, reinstall mobilezoo")
+def _record_hash(path: Path, digest: str) -> None:
+    with atomic_path(_record_path(path)) as temporary:
+        temporary.write_text(digest + "\n")
 
 
-def download(url: str, target: Path, sha256: str | None, progress: bool = True) -> Path:
-    """Download ``url`` to ``target`` atomically; the hash is checked before the file is renamed into place."""
-    from tqdm import tqdm
+def _recorded_hash(path: Path) -> str | None:
+    try:
+        return _record_path(path).read_text().strip() or None
+    except OSError:
+        return None
 
-    if offline():
-        raise CheckpointError(f"MOBILEZOO_OFFLINE is set: not downloading {url}; copy the file into {target.parent}")
+
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    _record_path(path).unlink(missing_ok=True)
+
+
+def _hash_problem(path: Path, weight: WeightEntry, digest: str) -> str | None:
+    """Why ``path`` (with sha256 ``digest``) is not the file of ``weight``, or None when it is."""
+    policy = hash_policy(weight)
+    if policy == "sha256" and digest != weight.sha256:
+        return "its sha256 differs from the registered one"
+    if policy == "prefix":
+        prefix = HASH_PREFIX.search(basename(weight)).group(1)
+        if not digest.startswith(prefix):
+            return f"its sha256 does not start with the hash prefix '{prefix}' in its file name"
+    return None
+
+
+def verify_cached(path: Path, weight: WeightEntry) -> None:
+    """Check a file this hub wrote; delete it (and its hash record) when it is not trustworthy."""
+    digest = sha256_of(path)
+    recorded = _recorded_hash(path)
+    problem = _hash_problem(path, weight, digest)
+    if problem is None and recorded is None:
+        problem = "no hash was recorded for it (it was not written whole by mobilezoo)"
+    elif problem is None and digest != recorded:
+        problem = "its sha256 differs from the one recorded when it was downloaded"
+    if problem:
+        _discard(path)
+        raise CheckpointError(f"cached weights '{path.name}' failed their sha256 check ({problem}) and were deleted; "
+                              "load again to re-download")
+
+
+def download(url: str, target: Path, weight: WeightEntry, progress: bool = True) -> Path:
+    """Download ``url`` to ``target`` atomically; the hash is checked and recorded before the rename."""
+    from ..progress import progress_bar
+
     with file_lock(target):
-        if target.exists():  # another process finished it while we waited for the lock
+        if target.is_file():  # another process finished it while we waited for the lock
+            verify_cached(target, weight)
             return target
         try:
             with urllib.request.urlopen(url, timeout=60) as response, atomic_path(target) as temporary:
                 total = int(response.headers.get("Content-Length") or 0) or None
-                with open(temporary, "wb") as out, tqdm(total=total, unit="B", unit_scale=True, desc=target.name,
-                                                        disable=not progress, leave=False) as bar:
+                with open(temporary, "wb") as out, progress_bar(total=total, unit="B", unit_scale=True, desc=target.name,
+                                                                disable=not progress) as bar:
                     for chunk in iter(lambda: response.read(1 << 16), b""):
                         out.write(chunk)
                         bar.update(len(chunk))
                 if total is not None and temporary.stat().st_size != total:
                     raise CheckpointError(f"download of {url} was truncated ({temporary.stat().st_size} of {total} bytes)")
-                if sha256 and sha256_of(temporary) != sha256:
-                    raise CheckpointError(f"download of {url} does not match its sha256; nothing was kept")
+                digest = sha256_of(temporary)
+                problem = _hash_problem(temporary, weight, digest)
+                if problem:
+                    raise CheckpointError(f"download of {url} does not match its sha256 ({problem}); nothing was kept")
+                _record_hash(target, digest)  # recorded first: a file without its record is never trusted
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise CheckpointError(f"cannot download {url} ({reason}); download it by hand and run "
@@ -109,22 +166,30 @@ def locate(entry: ModelEntry, tag: str, allow_download: bool = True) -> Path:
         path = PACKAGED_DIR / weight.file
         if not path.is_file():
             raise CheckpointError(f"packaged weights '{weight.file}' are missing; reinstall mobilezoo")
-        verify(path, weight, delete_bad=False)
+        if weight.sha256 and sha256_of(path) != weight.sha256:
+            raise CheckpointError(f"'{path}' does not match the sha256 registered for it; the package is damaged, reinstall mobilezoo")
         return path
-    cached = cached_path(weight)
-    if cached.is_file():
-        verify(cached, weight, delete_bad=True)
-        return cached
     imported = imported_path(entry, tag)
     if imported.is_file():
-        return imported  # checked against the model when it was imported, and loaded strictly again now
+        if sha256_of(imported) != _recorded_hash(imported):
+            _discard(imported)
+            raise CheckpointError(f"imported weights '{imported.name}' changed since they were imported and were deleted; "
+                                  f"import them again with `mobilezoo weights import FILE --model {entry.name}.{tag}`")
+        return imported
+    cached = cached_path(weight)
+    if cached.is_file():
+        verify_cached(cached, weight)
+        return cached
     if weight.url:
-        legacy = Path(torch.hub.get_dir()) / "checkpoints" / basename(weight)
-        if legacy.is_file():
-            verify(legacy, weight, delete_bad=False)
-            return legacy
+        if hash_policy(weight) == "prefix":  # a torchvision download names its own hash: safe to reuse
+            legacy = Path(torch.hub.get_dir()) / "checkpoints" / basename(weight)
+            if legacy.is_file() and _hash_problem(legacy, weight, sha256_of(legacy)) is None:
+                return legacy
+        if allow_download and offline():
+            raise CheckpointError(f"MOBILEZOO_OFFLINE is set: not downloading {weight.url}; download it by hand and run "
+                                  f"`mobilezoo weights import FILE --model {entry.name}.{tag}`")
         if allow_download:
-            return download(weight.url, cached, weight.sha256)
+            return download(weight.url, cached, weight)
     raise CheckpointError(
         f"weights {entry.name}.{tag} are not on this machine; download {weight.url or weight.file} by hand and run "
         f"`mobilezoo weights import FILE --model {entry.name}.{tag}`"
@@ -132,28 +197,43 @@ def locate(entry: ModelEntry, tag: str, allow_download: bool = True) -> Path:
 
 
 def load_pretrained(model: nn.Module, entry: ModelEntry, tag: str) -> nn.Module:
-    """Load the weights of ``entry.tag`` into ``model`` (strict, weights-only or safetensors)."""
-    return load_state_dict_strict(model, locate(entry, tag))
+    """Load the weights of ``entry.tag`` into ``model`` (strict, weights-only or safetensors).
+
+    A cached download that cannot be read is deleted, so the next load fetches it again.
+    """
+    path = locate(entry, tag)
+    try:
+        state = read_checkpoint(path)
+    except CheckpointError as exc:
+        if path.parent == cache_dir():
+            _discard(path)
+            raise CheckpointError(f"{exc} (the cached file was deleted; load again to re-download)") from None
+        raise
+    return load_state_dict_strict(model, state)
 
 
 def import_weights(source: str | os.PathLike, name: str) -> Path:
-    """Check a hand-downloaded checkpoint against the model, convert it, and store it in the cache."""
+    """Check a hand-downloaded checkpoint against the model, convert it, and store it for ``name`` (NAME.TAG)."""
     from safetensors.torch import save_file
 
     from ..factory import create_model
     from ..registry import resolve
-    from .loading import read_checkpoint
 
+    source = check_regular_file(source, "checkpoint")
     entry, tag = resolve(name)
     if tag is None:
         raise CheckpointError(f"say which weights these are: --model {entry.name}.<tag> (tags: {', '.join(entry.weights) or 'none'})")
     weight = entry.weights[tag]
-    if weight.sha256 and sha256_of(source) != weight.sha256:
-        raise CheckpointError(f"'{source}' is not the file registered for {entry.name}.{tag} (sha256 differs)")
-    model = create_model(entry.name, num_classes=weight.num_classes)
+    problem = _hash_problem(source, weight, sha256_of(source))
+    if problem:
+        raise CheckpointError(f"'{source}' is not the file registered for {entry.name}.{tag} ({problem})")
+    model = create_model(entry.name, num_classes=weight.num_classes, **weight.model_kwargs)
     load_state_dict_strict(model, read_checkpoint(source))
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     target = imported_path(entry, tag)
-    with file_lock(target), atomic_path(target) as temporary:
-        save_file(state, str(temporary), metadata={"source": os.path.basename(os.fspath(source)), "model": f"{entry.name}.{tag}"})
+    with file_lock(target):
+        with atomic_path(target) as temporary:
+            save_file(state, str(temporary), metadata={"source": source.name, "model": f"{entry.name}.{tag}"})
+            digest = sha256_of(temporary)
+            _record_hash(target, digest)  # before the rename: an imported file without its record is discarded
     return target

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from typing import Any, Mapping
 
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, MobileZooError
+from ..fileio import check_regular_file
 
 #: container keys of common training frameworks, tried in order (mobile-vision prefers the EMA)
 CONTAINER_KEYS = ("model_ema", "state_dict", "model", "module")
@@ -23,8 +25,10 @@ PREFIXES = ("module.", "_orig_mod.")  # DDP and torch.compile wrappers
 def read_checkpoint(path: str | os.PathLike) -> Any:
     """Read a ``.pth``/``.pt`` (weights only) or ``.safetensors`` file without unpickling code."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise CheckpointError(f"checkpoint file '{path}' does not exist; check the path")
+    try:
+        check_regular_file(path, "checkpoint file")
+    except MobileZooError as exc:
+        raise CheckpointError(str(exc)) from None
     if path.endswith(".safetensors"):
         from safetensors.torch import load_file
 
@@ -32,6 +36,7 @@ def read_checkpoint(path: str | os.PathLike) -> Any:
             return load_file(path, device="cpu")
         except Exception as exc:  # safetensors raises several types for corrupt headers
             raise CheckpointError(f"'{path}' is not a valid safetensors file ({_first_line(exc)}); re-download it")
+    _refuse_compressed_records(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -44,6 +49,21 @@ def read_checkpoint(path: str | os.PathLike) -> Any:
                 "(re-save it as a plain state_dict or safetensors)"
             )
         raise CheckpointError(f"'{path}' is corrupt, truncated or not a checkpoint; re-download or re-save it")
+
+
+def _refuse_compressed_records(path: str) -> None:
+    """Refuse a zip checkpoint with compressed records: torch.save never writes them, and a small file of
+    deflated zeros would expand to gigabytes in memory before any other check could run."""
+    if not zipfile.is_zipfile(path):
+        return  # the legacy (pre-1.6) format: plain pickle and raw storage, nothing expands
+    try:
+        with zipfile.ZipFile(path) as archive:
+            packed = [info.filename for info in archive.infolist() if info.compress_type != zipfile.ZIP_STORED]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise CheckpointError(f"'{path}' is corrupt, truncated or not a checkpoint; re-download or re-save it") from None
+    if packed:
+        raise CheckpointError(f"'{path}' has compressed records ({packed[0]}), which torch.save never writes; "
+                              "refusing to expand them (re-save it with torch.save or as safetensors)")
 
 
 def extract_state_dict(obj: Any) -> dict[str, torch.Tensor]:
