@@ -35,8 +35,10 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(include=["mobilezoo", "mobilezoo.*"]),
-    package_data={"mobilezoo": ["weights/files/*", "models/archdefs/*.yaml"]},
+    # configs/ ships inside the package as mobilezoo.configs: the export profiles are read at run time
+    packages=find_packages(include=["mobilezoo", "mobilezoo.*"]) + ["mobilezoo.configs"],
+    package_dir={"mobilezoo.configs": "configs"},
+    package_data={"mobilezoo": ["weights/files/*"], "mobilezoo.configs": ["*.md", "*/*.yaml"]},
     install_requires=CORE,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["mobilezoo=mobilezoo.cli.main:main"]},

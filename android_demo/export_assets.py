@@ -39,7 +39,6 @@ def bundled_image(cfg: dict, path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     import mobilezoo
     from mobilezoo.errors import MobileZooError
-    from mobilezoo.export.api import cfg_for_shape
     from mobilezoo.export.labels import class_labels
     from mobilezoo.fileio import atomic_path
     from mobilezoo.inputs import resolve_input_shape
@@ -51,11 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets-dir", default=DEFAULT_ASSETS)
     args = parser.parse_args(argv)
     try:
-        model = mobilezoo.create_model(args.model, pretrained=args.pretrained).eval()
+        from mobilezoo.registry import names_weights
+
+        model = mobilezoo.create_model(args.model, pretrained=args.pretrained or names_weights(args.model)).eval()
         shape = resolve_input_shape(model, args.input_size, args.model)
         if shape[0] != 3 or len(shape) != 3:
             raise MobileZooError("the demo app takes 3-channel images (C,H,W); pick an image classifier")
-        cfg = cfg_for_shape(model.pretrained_cfg, shape)
+        cfg = model.pretrained_cfg.for_input_size(shape)
         os.makedirs(args.assets_dir, exist_ok=True)
         work = os.path.join(args.assets_dir, ".export")
         for fmt, target in (("executorch", "model.pte"), ("ptl", "model.ptl")):

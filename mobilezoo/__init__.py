@@ -23,7 +23,7 @@ from .registry import (
     list_pretrained,
 )
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "MobileZooError",

@@ -14,7 +14,6 @@ from typing import Any
 
 import torch
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
 from .bench.timing import measure
@@ -22,6 +21,7 @@ from .errors import MobileZooError
 from .export.api import open_artifact
 from .export.formats import FORMATS, require
 from .fileio import atomic_path, ensure_writable_dir
+from .progress import status
 
 DEMO_MODEL = "fbnetv2_f1.fmnist"
 DEMO_MIN_SAMPLES = 8  # the report shows eight images
@@ -39,45 +39,41 @@ def _classify(model: torch.nn.Module, samples: int) -> dict[str, Any]:
             "accuracy": 100.0 * (predicted == labels).float().mean().item(), "count": len(labels)}
 
 
-def _export_all(model: torch.nn.Module, out: Path, progress: Progress) -> list[dict[str, Any]]:
+def _export_all(model: torch.nn.Module, out: Path) -> list[dict[str, Any]]:
     from .export import export
 
     rows = []
-    task = progress.add_task("exporting + verifying", total=len(FORMATS))
-    for name, spec in FORMATS.items():
-        progress.update(task, description=f"exporting {name}")
-        try:
-            require(spec)
-            result = export(model, name, out / "exports", batch=None if spec.dynamic_batch else 1)
-            rows.append({"format": name, "entry": result.entry, "path": result.path})
-        except MobileZooError as exc:
-            rows.append({"format": name, "error": str(exc)})
-        progress.advance(task)
+    for index, (name, spec) in enumerate(FORMATS.items(), 1):
+        with status(f"[{index}/{len(FORMATS)}] exporting to {name} and verifying"):
+            try:
+                require(spec)
+                result = export(model, name, out / "exports", batch=None if spec.dynamic_batch else 1)
+                rows.append({"format": name, "entry": result.entry, "path": result.path})
+            except MobileZooError as exc:
+                rows.append({"format": name, "error": str(exc)})
     return rows
 
 
-def _time_runtimes(model: torch.nn.Module, exports: list[dict[str, Any]], progress: Progress) -> list[dict[str, Any]]:
+def _time_runtimes(model: torch.nn.Module, exports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     shape = tuple(model.pretrained_cfg["input_size"])
     x = torch.randn(1, *shape)
     timings = []
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        task = progress.add_task("timing runtimes (1 thread)", total=1 + len(exports))
-
         def eager() -> Any:
             with torch.no_grad():
                 return model(x)
 
-        timings.append({"runtime": "eager PyTorch", "format": "eager", **measure(eager, warmup=5, iters=30).to_dict()})
-        progress.advance(task)
+        with status("timing eager PyTorch (1 thread)"):
+            timings.append({"runtime": "eager PyTorch", "format": "eager", **measure(eager, warmup=5, iters=30).to_dict()})
         for row in exports:
             spec = FORMATS[row["format"]]
             runner = None if "error" in row else open_artifact(row["path"], row["format"], threads=1)
             if runner is not None:
-                timings.append({"runtime": spec.runtime, "format": row["format"],
-                                **measure(lambda: runner(x), warmup=5, iters=30).to_dict()})
-            progress.advance(task)
+                with status(f"timing {spec.runtime} (1 thread)"):
+                    timings.append({"runtime": spec.runtime, "format": row["format"],
+                                    **measure(lambda: runner(x), warmup=5, iters=30).to_dict()})
     finally:
         torch.set_num_threads(threads)
     return timings
@@ -134,9 +130,8 @@ def run_demo(out_dir: str = "demo_out", model_name: str = DEMO_MODEL, samples: i
     for index in range(5):
         table.add_row(str(index), class_names[int(result["labels"][index])], class_names[int(result["predicted"][index])])
     console.print(table)
-    with Progress(console=console, transient=True) as progress:
-        exports = _export_all(model, out, progress)
-        timings = _time_runtimes(model, [e for e in exports if "error" not in e], progress)
+    exports = _export_all(model, out)
+    timings = _time_runtimes(model, [e for e in exports if "error" not in e])
     exports_table = Table(title="exports (each verified in its own runtime against eager PyTorch)")
     for column in ("format", "status", "MB", "worst rel. error"):
         exports_table.add_column(column)
@@ -165,6 +160,7 @@ def run_demo(out_dir: str = "demo_out", model_name: str = DEMO_MODEL, samples: i
 def _report(name: str, cfg: dict[str, Any], result: dict[str, Any], class_names: list[str],
             exports: list[dict[str, Any]], timings: list[dict[str, Any]]) -> str:
     lines = [f"# mobilezoo demo: {name}", "", f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPU cores.", "",
+             f"- Weights: {cfg.weights}",
              f"- Input adaptation (from the pretrained cfg): {cfg.get('input_adaptation', '-')}",
              f"- Accuracy on the first {result['count']} Fashion-MNIST test images: **{result['accuracy']:.2f}%**", "",
              "![report](report.png)", "", "## Exports", "", "| format | status | size (MB) | worst relative error vs eager |", "|---|---|---|---|"]

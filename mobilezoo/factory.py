@@ -9,7 +9,10 @@ from typing import Any, Sequence
 from torch import nn
 
 from .errors import InvalidInputError, MobileZooError
-from .models.base import FeatureListNet
+from .fileio import sha256_of
+from .inputs import MAX_CHANNELS, check_count
+from .models.base import FeatureListNet, ZooModel
+from .pretrained_cfg import adapt_cfg_channels
 from .registry import check_num_classes, get_pretrained_cfg, resolve
 from .weights.loading import load_state_dict_strict
 
@@ -23,6 +26,8 @@ def create_model(
     features_only: bool = False,
     out_indices: Sequence[int] | None = None,
     checkpoint_path: str | os.PathLike | None = None,
+    in_chans: int | None = None,
+    global_pool: str | None = None,
     **overrides: Any,
 ) -> nn.Module:
     """Build a model by name, like ``timm.create_model``.
@@ -32,20 +37,28 @@ def create_model(
             upstream alias (``FBNetV2_F1``), or the path of an architecture definition file (YAML/JSON).
         pretrained: load the weights of the tag (or the architecture's default tag).
         num_classes: classifier size; with ``pretrained`` the head is replaced after loading.
-        features_only: return a module that outputs the multi-scale feature maps.
-        out_indices: which feature levels ``features_only`` returns (default: all).
+        features_only: return a module that outputs the multi-scale feature maps (``feature_info`` is timm's
+            :class:`~mobilezoo.models.base.FeatureInfo`).
+        out_indices: which feature levels ``features_only`` returns (default: all; negative counts from the end).
         checkpoint_path: a local checkpoint (``.pth`` or ``.safetensors``) to load strictly.
+        in_chans: input channels; pretrained stem weights are adapted as timm does (summed over RGB for 1
+            channel, repeated and scaled by 3/in_chans otherwise).
+        global_pool: ``'avg'`` (default) or ``''`` (no pooling: ``forward`` returns the spatial map).
         **overrides: architecture options passed to the family builder (e.g. ``seed`` for RandWire).
 
-    The model is returned in train mode; call ``.eval()`` before inference.
+    The model is returned in train mode; call ``.eval()`` before inference. ``model.pretrained_cfg.weights``
+    says where its weights came from ("random init" unless weights were loaded).
     """
     if num_classes is not None:
         check_num_classes(num_classes)
+    if in_chans is not None:
+        check_count(in_chans, "in_chans", 1, MAX_CHANNELS)
+        overrides["in_chans"] = in_chans
     if isinstance(name, (str, os.PathLike)) and os.fspath(name).endswith(DEFINITION_SUFFIXES):
         from .models.definition_files import build_from_definition_file
 
         model = build_from_definition_file(os.fspath(name), num_classes=num_classes, **overrides)
-        return _finish(model, checkpoint_path, features_only, out_indices)
+        return _finish(model, checkpoint_path, features_only, out_indices, global_pool)
 
     entry, tag = resolve(name)
     if pretrained and tag is None:
@@ -58,18 +71,18 @@ def create_model(
     cfg = get_pretrained_cfg(f"{entry.name}.{tag}" if tag else entry.name)
     if pretrained:  # the weights fix some builder options (e.g. the RandWire graph seed)
         overrides = {**entry.weights[tag].model_kwargs, **overrides}
-    build_classes = cfg["num_classes"] if pretrained else (num_classes if num_classes is not None else cfg["num_classes"])
+    build_classes = cfg.num_classes if pretrained else (num_classes if num_classes is not None else cfg.num_classes)
     model = _call_builder(entry.builder, entry.name, num_classes=build_classes, **overrides)
-    cfg["num_classes"] = build_classes
-    model.pretrained_cfg = cfg
+    model.pretrained_cfg = cfg.replace(num_classes=build_classes)
     if pretrained:
         from .weights.hub import load_pretrained
 
         load_pretrained(model, entry, tag)
         if num_classes is not None and num_classes != build_classes:
             model.reset_classifier(num_classes)
-            model.pretrained_cfg["num_classes"] = num_classes
-    return _finish(model, checkpoint_path, features_only, out_indices)
+            model.pretrained_cfg.num_classes = num_classes
+            model.pretrained_cfg.class_names = None
+    return _finish(model, checkpoint_path, features_only, out_indices, global_pool)
 
 
 def _call_builder(builder: Any, name: str, **kwargs: Any) -> nn.Module:
@@ -82,14 +95,32 @@ def _call_builder(builder: Any, name: str, **kwargs: Any) -> nn.Module:
     return builder(**kwargs)
 
 
+def _describe_model(model: nn.Module) -> None:
+    """Fill the cfg fields that follow from the built model: first conv, classifier, input channels, pool size."""
+    cfg = model.pretrained_cfg
+    convs = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    cfg.first_conv = next((n for n, m in model.named_modules() if isinstance(m, convs)), None)
+    cfg.classifier = getattr(model, "classifier_name", None)
+    in_chans = getattr(model, "in_chans", cfg.input_size[0])
+    if in_chans != cfg.input_size[0]:
+        adapt_cfg_channels(cfg, in_chans)
+    if isinstance(model, ZooModel) and len(cfg.input_size) == 3:  # timm's pool_size: the map at the native size
+        cfg.pool_size = model.feature_map_size(cfg.input_size[1:])
+
+
 def _finish(
     model: nn.Module,
     checkpoint_path: str | os.PathLike | None,
     features_only: bool,
     out_indices: Sequence[int] | None,
+    global_pool: str | None = None,
 ) -> nn.Module:
+    _describe_model(model)
     if checkpoint_path is not None:
         load_state_dict_strict(model, checkpoint_path)
+        model.pretrained_cfg.weights = f"checkpoint {os.fspath(checkpoint_path)} (sha256 {sha256_of(checkpoint_path)[:16]})"
+    if global_pool is not None:
+        model.set_global_pool(global_pool)
     if features_only:
         return FeatureListNet(model, out_indices)
     if out_indices is not None:

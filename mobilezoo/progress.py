@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import Any, Iterable
+import time
+from typing import Any, Iterable, Iterator
 
 from tqdm import tqdm
 
@@ -21,3 +23,22 @@ def progress_bar(iterable: Iterable[Any] | None = None, **kwargs: Any) -> tqdm:
     kwargs.setdefault("leave", False)
     kwargs.setdefault("dynamic_ncols", True)
     return tqdm(iterable, file=sys.stderr, **kwargs)
+
+
+@contextlib.contextmanager
+def status(text: str, quiet: bool = False) -> Iterator[None]:
+    """A spinner on a terminal; elsewhere a line on stdout when the work starts and one when it ends, so logs
+    keep both and stderr keeps only errors. ``quiet`` (e.g. under ``--json``) shows nothing."""
+    if quiet:
+        yield
+        return
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        with Console(stderr=True).status(text):
+            yield
+        return
+    print(text, flush=True)
+    started = time.perf_counter()
+    yield
+    print(f"  done in {time.perf_counter() - started:.1f} s", flush=True)

@@ -15,9 +15,7 @@ from typing import Any, Callable, Iterable
 from torch import nn
 
 from .errors import InvalidInputError, UnknownModelError
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from .pretrained_cfg import IMAGENET_MEAN, IMAGENET_STD, PretrainedCfg
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class WeightEntry:
     source: str = ""  # where the weights come from (mobile-vision, torchvision, trained here)
     license: str = ""
     recipe: str = ""
-    cfg: dict[str, Any] = field(default_factory=dict)  # preprocessing overrides for these weights
+    cfg: dict[str, Any] = field(default_factory=dict)  # PretrainedCfg fields these weights change (e.g. input_size)
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # builder options the weights need (RandWire seed)
     size_bytes: int | None = None
     notes: str = ""
@@ -48,7 +46,7 @@ class ModelEntry:
     name: str
     builder: Callable[..., nn.Module]
     family: str
-    cfg: dict[str, Any]
+    cfg: PretrainedCfg
     published: dict[str, Any] = field(default_factory=dict)
     paper: str = ""
     aliases: tuple[str, ...] = ()
@@ -72,23 +70,10 @@ def default_cfg(
     interpolation: str = "bilinear",
     num_classes: int = 1000,
     **extra: Any,
-) -> dict[str, Any]:
-    """A pretrained cfg in timm's vocabulary: ``input_size`` is (C, H, W) or (C, T, H, W)."""
-    if isinstance(input_size, int):
-        input_size = (3, input_size, input_size)
-    resize = resize or round(input_size[-1] / 0.875)
-    cfg = {
-        "input_size": tuple(input_size),
-        "resize": resize,  # short side before the center crop
-        "crop_pct": round(input_size[-1] / resize, 4),
-        "crop_mode": "center",
-        "interpolation": interpolation,
-        "mean": tuple(mean),
-        "std": tuple(std),
-        "num_classes": num_classes,
-    }
-    cfg.update(extra)
-    return cfg
+) -> PretrainedCfg:
+    """A :class:`PretrainedCfg` from timm-style arguments: ``input_size`` is (C, H, W), (C, T, H, W) or a side."""
+    return PretrainedCfg.build(input_size, resize=resize, mean=mean, std=std, interpolation=interpolation,
+                               num_classes=num_classes, **extra)
 
 
 def register_weights(name: str, weight: WeightEntry) -> None:
@@ -123,6 +108,11 @@ def split_name(name: str) -> tuple[str, str | None]:
     return arch, (tag or None)
 
 
+def names_weights(name: str) -> bool:
+    """True when ``name`` is ``arch.tag`` (it names weights), not a bare architecture or a definition file."""
+    return isinstance(name, str) and not name.endswith((".yaml", ".yml", ".json")) and split_name(name)[1] is not None
+
+
 def resolve(name: str) -> tuple[ModelEntry, str | None]:
     """Find the entry (and weight tag) for a name, alias or ``name.tag``; unknown names list the closest."""
     if not isinstance(name, str) or not name.strip():
@@ -154,19 +144,26 @@ def list_models(
 ) -> list[str]:
     """Sorted registered names matching fnmatch ``pattern`` (a string or list, case-insensitive).
 
-    With ``pretrained=True`` the result lists ``name.tag`` for every weight entry instead.
+    A pattern matches a model through its name or any alias (``'mobilenet*'`` finds ``mnv3``); the result
+    holds canonical names. With ``pretrained=True`` it lists ``name.tag`` for every weight entry instead.
     """
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)
     excludes = [exclude] if isinstance(exclude, str) else list(exclude)
-    if pretrained:
-        candidates = [f"{e.name}.{tag}" for e in _MODELS.values() for tag in e.weights]
-    else:
-        candidates = list(_MODELS)
 
-    def matches(name: str, globs: list[str]) -> bool:
-        return any(fnmatch.fnmatch(name.lower(), g.lower()) for g in globs)
+    def matches(names: Iterable[str], globs: list[str]) -> bool:
+        return any(fnmatch.fnmatch(n.lower(), g.lower()) for n in names for g in globs)
 
-    return sorted(n for n in candidates if matches(n, patterns) and not matches(n, excludes))
+    found = []
+    for entry in _MODELS.values():
+        spellings = [entry.name, *entry.aliases]
+        if pretrained:
+            for tag in entry.weights:
+                tagged = [f"{s}.{tag}" for s in spellings]
+                if matches(tagged, patterns) and not matches(tagged, excludes):
+                    found.append(f"{entry.name}.{tag}")
+        elif matches(spellings, patterns) and not matches(spellings, excludes):
+            found.append(entry.name)
+    return sorted(found)
 
 
 def list_pretrained(pattern: str | Iterable[str] = "*") -> list[str]:
@@ -178,26 +175,25 @@ def get_model_entry(name: str) -> ModelEntry:
     return resolve(name)[0]
 
 
-def get_pretrained_cfg(name: str) -> dict[str, Any]:
-    """The cfg a model built from ``name`` carries as ``model.pretrained_cfg``."""
+def get_pretrained_cfg(name: str) -> PretrainedCfg:
+    """The cfg of ``name`` (its tag's weights and preprocessing when a tag is given or implied by none).
+
+    ``weights`` says "random init": :func:`mobilezoo.create_model` replaces it with the weights it loads.
+    """
     entry, tag = resolve(name)
-    cfg = copy.deepcopy(entry.cfg)
-    cfg.update({"architecture": entry.name, "tag": tag, "family": entry.family, "paper": entry.paper})
+    cfg = entry.cfg.replace(architecture=entry.name, tag=tag, family=entry.family, paper=entry.paper)
     weight = entry.weights.get(tag) if tag else None
     if weight is not None:
-        cfg.update(copy.deepcopy(weight.cfg))
-        cfg["num_classes"] = weight.num_classes
-        cfg["dataset"] = weight.dataset
-        if weight.class_names:
-            cfg["class_names"] = list(weight.class_names)
-        cfg.update({"url": weight.url, "file": weight.file, "sha256": weight.sha256, "license": weight.license})
+        cfg = cfg.replace(**copy.deepcopy(weight.cfg))
+        cfg = cfg.replace(num_classes=weight.num_classes, dataset=weight.dataset, class_names=weight.class_names,
+                          url=weight.url, file=weight.file, sha256=weight.sha256, license=weight.license)
     return cfg
 
 
 def get_model_info(name: str) -> dict[str, Any]:
     """Everything known about a model: pretrained cfg, published figures, aliases and weight entries."""
     entry, _ = resolve(name)
-    info = get_pretrained_cfg(name)
+    info = get_pretrained_cfg(name).to_dict()
     info["published"] = copy.deepcopy(entry.published)
     info["aliases"] = list(entry.aliases)
     info["description"] = entry.description

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pytest
 import torch
@@ -36,7 +37,9 @@ def calibrated(family: str) -> torch.nn.Module:
 
 @pytest.fixture(scope="module")
 def out_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("exports")
+    directory = tmp_path_factory.mktemp("exports")
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)  # ~1 GB of artifacts: pytest keeps shared folders otherwise
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
@@ -142,15 +145,15 @@ def test_bad_input_is_refused_without_files(tmp_path):
 
 
 def test_failed_verification_leaves_no_file(tmp_path, monkeypatch):
-    from mobilezoo.export import onnx_format
+    from mobilezoo.export.onnx_format import OnnxFormat
 
-    real_runner = onnx_format.load_runner
+    real_runner = OnnxFormat.load_runner
 
-    def corrupted_runner(path, ctx):
-        run = real_runner(path, ctx)
+    def corrupted_runner(self, path, ctx):
+        run = real_runner(self, path, ctx)
         return lambda x: run(x) + 1.0  # an artifact whose outputs drifted
 
-    monkeypatch.setattr(onnx_format, "load_runner", corrupted_runner)
+    monkeypatch.setattr(OnnxFormat, "load_runner", corrupted_runner)
     from mobilezoo.export import ExportVerificationError
 
     with pytest.raises(ExportVerificationError, match="differs from eager PyTorch"):

@@ -41,7 +41,7 @@ def test_params_and_macs_within_2_percent_over_seeds(name):
 def _edges_in_subprocess(seed: int) -> str:
     code = (
         "import json, mobilezoo; m = mobilezoo.create_model('randwire_ws_small', seed=%d);"
-        "print(json.dumps({n: s.graph.edges for n, s in m.random_stages().items()}))" % seed
+        "print(json.dumps({n: s.stage_graph.edges for n, s in m.random_stages().items()}))" % seed
     )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
@@ -49,14 +49,14 @@ def _edges_in_subprocess(seed: int) -> str:
 def test_same_seed_same_edges_in_two_processes():
     assert _edges_in_subprocess(3) == _edges_in_subprocess(3)
     in_process = mobilezoo.create_model("randwire_ws_small", seed=3)
-    assert json.loads(_edges_in_subprocess(3))["conv4"] == [list(e) for e in in_process.conv4.graph.edges]
+    assert json.loads(_edges_in_subprocess(3))["conv4"] == [list(e) for e in in_process.conv4.stage_graph.edges]
 
 
 def test_different_seeds_and_stages_differ():
     a = mobilezoo.create_model("randwire_ws_small", seed=0)
     b = mobilezoo.create_model("randwire_ws_small", seed=1)
-    assert a.conv3.graph.edges != b.conv3.graph.edges
-    assert a.conv3.graph.edges != a.conv4.graph.edges  # each stage draws its own graph
+    assert a.conv3.stage_graph.edges != b.conv3.stage_graph.edges
+    assert a.conv3.stage_graph.edges != a.conv4.stage_graph.edges  # each stage draws its own graph
 
 
 @pytest.mark.parametrize(
@@ -94,8 +94,8 @@ def test_dag_conversion_and_stage_io():
         assert all(p < node for p in preds)
     model = mobilezoo.create_model("randwire_ws_small", seed=7)
     stage = model.conv3
-    assert [m.depthwise.stride for i, m in enumerate(stage.nodes) if i in to_dag(stage.graph).inputs] == [(2, 2)] * len(
-        to_dag(stage.graph).inputs
+    assert [m.depthwise.stride for i, m in enumerate(stage.nodes) if i in to_dag(stage.stage_graph).inputs] == [(2, 2)] * len(
+        to_dag(stage.stage_graph).inputs
     )
     assert model.conv1[0].groups == 1 and model.conv2[1].groups == 1  # dense stems, not separable
 

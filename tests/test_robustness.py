@@ -69,7 +69,8 @@ def bad_files(tmp_path_factory):
     empty.mkdir()
     (empty / "last.pt").write_bytes(b"")
     files["empty_run"] = empty
-    return files
+    yield files
+    shutil.rmtree(root, ignore_errors=True)  # pytest keeps shared folders otherwise
 
 
 def _bad_inputs(f: dict) -> list[tuple[str, list[str], dict, str]]:
@@ -205,7 +206,7 @@ def test_two_urls_with_one_basename_are_cached_apart(served, tiny_entries):
 
 def test_first_use_hash_tampered_file_is_deleted_and_downloaded_again(served, tiny_entries):
     from mobilezoo.registry import WeightEntry
-    from mobilezoo.weights import hub
+    from mobilezoo.weights import hub, importing
 
     root, base = served
     _serve_weights(root / "model.pth", 10, seed=3)
@@ -262,7 +263,7 @@ def test_torchvision_style_hash_prefix_is_checked(served, tiny_entries):
 
 def test_imported_file_wins_over_a_stale_download_and_only_for_its_own_tag(served, tiny_entries, tmp_path):
     from mobilezoo.registry import WeightEntry
-    from mobilezoo.weights import hub
+    from mobilezoo.weights import importing
 
     root, base = served
     _serve_weights(root / "model.pth", 10, seed=5)
@@ -270,7 +271,7 @@ def test_imported_file_wins_over_a_stale_download_and_only_for_its_own_tag(serve
     tiny_entries.weights["o"] = WeightEntry(tag="o", url=f"{base}/model.pth", num_classes=10)
     mobilezoo.create_model("robust_tiny.s", pretrained=True)  # the stale download is cached
     _serve_weights(tmp_path / "mine.pth", 10, seed=6)
-    hub.import_weights(tmp_path / "mine.pth", "robust_tiny.s")
+    importing.import_weights(tmp_path / "mine.pth", "robust_tiny.s")
     mine = torch.load(tmp_path / "mine.pth", weights_only=True)["model_ema"]["module.head.conv.weight"]
     assert torch.equal(mobilezoo.create_model("robust_tiny.s", pretrained=True).head.conv.weight, mine)
     assert not torch.equal(mobilezoo.create_model("robust_tiny.o", pretrained=True).head.conv.weight, mine)

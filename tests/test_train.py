@@ -140,7 +140,7 @@ def test_folder_dataset(tmp_path):
             Image.new("RGB", (40, 30), (index * 200, 20, 20)).save(tmp_path / split / name / "a.png")
     cfg = folder_cfg(get_pretrained_cfg("fbnetv2_f1"), 32, tmp_path / "train")
     data = image_folder(tmp_path / "train", cfg)
-    assert cfg["class_names"] == ["cat", "dog"] and len(data) == 2
+    assert cfg["class_names"] == ("cat", "dog") and len(data) == 2
     image, label = data[1]
     assert image.shape == (3, 32, 32) and label == 1
     with pytest.raises(InvalidInputError, match="does not exist"):
@@ -160,7 +160,7 @@ def test_clip_folder_trains_s3d_for_a_step(tmp_path):
                                         num_classes=2, epochs=1, batch_size=2, lr=0.01, ema_decay=0, threads=1,
                                         out_dir=str(tmp_path / "run")))
     trainer = Trainer(config, show_progress=False)
-    assert trainer.cfg["input_size"] == (3, 4, 32, 32) and trainer.cfg["class_names"] == ["bikes", "phone"]
+    assert trainer.cfg["input_size"] == (3, 4, 32, 32) and trainer.cfg["class_names"] == ("bikes", "phone")
     images, label = trainer.train_set[0]
     assert images.shape == (3, 4, 32, 32)
     history = trainer.fit()

@@ -49,16 +49,28 @@ def block_key(module: nn.Module, input_shape: tuple[int, ...], spec: Any | None 
     return f"{type(module).__name__}|in{shape}"
 
 
+class _WholeBlock(nn.Module):
+    """An ``ir_pool`` block as one unit (expand, pool, 1x1 conv), as the table keys it."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block.whole(x)
+
+
 def fbnet_blocks(model: nn.Module, input_size: tuple[int, ...]) -> list[Block]:
     """The blocks of an FBNet-family model (each backbone block, then the classifier head)."""
-    from ..models.fbnet import FBNet
+    from ..models.fbnet import FBNet, IRPoolBlock
 
     if not isinstance(model, FBNet):
         raise MobileZooError(f"latency tables cover FBNet-family models; {type(model).__name__} is not one")
     shapes: dict[str, tuple[int, ...]] = {}
     hooks = [module.register_forward_pre_hook(lambda m, a, n=name: shapes.__setitem__(n, tuple(a[0].shape)))
              for name, module in model.backbone.stages.named_children()]
-    hooks.append(model.head.register_forward_pre_hook(lambda m, a: shapes.__setitem__("head", tuple(a[0].shape))))
+    # the classifier head's input: after the pooled head's block (ir_pool) when there is one
+    hooks.append(model.head.avg_pool.register_forward_pre_hook(lambda m, a: shapes.__setitem__("head", tuple(a[0].shape))))
     model.eval()
     with torch.no_grad():
         model(torch.zeros((1, *input_size)))
@@ -68,6 +80,8 @@ def fbnet_blocks(model: nn.Module, input_size: tuple[int, ...]) -> list[Block]:
     blocks = []
     for spec in model.blocks_spec:
         module = model.backbone.stages.get_submodule(spec.name)
+        if isinstance(module, IRPoolBlock):
+            module = _WholeBlock(module)  # its pool and last conv run in the model's head; time them with it
         blocks.append(Block(spec.name, block_key(module, shapes[spec.name], spec, options), module, shapes[spec.name]))
     head_key = f"head|in{'x'.join(map(str, shapes['head'][1:]))}|classes{model.num_classes}"
     blocks.append(Block("head", head_key, model.head, shapes["head"]))
@@ -111,13 +125,14 @@ class LatencyTable:
     overhead_ms: float = 0.0
     entries: dict[str, float] = field(default_factory=dict)
 
-    def predict(self, blocks: Iterable[Block]) -> float:
+    def predict(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> float:
+        """Predicted latency (ms); a missing block is an error whose hint is a command that measures it."""
         total = self.overhead_ms
         for block in blocks:
             if block.key not in self.entries:
                 raise LatencyLookupError(
                     f"latency table has no entry for block '{block.name}' ({block.key}); "
-                    "measure it with `mobilezoo latency NAME --build-lut FILE`"
+                    f"measure it with `mobilezoo latency {model} --lut {path} --build-lut`"
                 )
             total += self.entries[block.key] - self.overhead_ms
         return total

@@ -21,10 +21,7 @@ from torch import nn
 from ..errors import InvalidInputError
 from .timing import LatencyStats, measure
 
-RUNTIME_FORMATS = {"eager": None, "torchscript": "torchscript", "ptl": "ptl", "onnxruntime": "onnx",
-                   "executorch": "executorch", "tflite": "tflite"}
-RUNTIME_PACKAGES = {"eager": "torch", "torchscript": "torch", "ptl": "torch", "onnxruntime": "onnxruntime",
-                    "executorch": "executorch", "tflite": "ai-edge-litert"}
+from ..export.formats import RUNTIMES
 
 
 @dataclass
@@ -64,8 +61,8 @@ def _set_torch_threads(threads: int) -> int:
 
 def prepare(runtime: str, model: nn.Module, x: torch.Tensor, threads: int, work_dir: str, export_kwargs: dict) -> Prepared:
     """Export (if needed) and load the model for ``runtime``; returns a zero-argument runner."""
-    if runtime not in RUNTIME_FORMATS:
-        raise InvalidInputError(f"unknown runtime '{runtime}'; use one of {', '.join(RUNTIME_FORMATS)} or all")
+    if runtime not in RUNTIMES:
+        raise InvalidInputError(f"unknown runtime '{runtime}'; use one of {', '.join(RUNTIMES)} or all")
     if runtime == "eager":
         used = _set_torch_threads(threads)
         started = time.perf_counter()
@@ -78,22 +75,14 @@ def prepare(runtime: str, model: nn.Module, x: torch.Tensor, threads: int, work_
         return Prepared(run_eager, time.perf_counter() - started, used)
     from ..export import export
     from ..export.api import open_artifact
-    from ..export.formats import get_format
 
-    fmt = RUNTIME_FORMATS[runtime]
-    batch = "dynamic" if get_format(fmt).dynamic_batch else x.shape[0]
-    result = export(model, fmt, work_dir, input_size=tuple(x.shape[1:]), batch=batch, threads=threads, seed=0, **export_kwargs)
-    if runtime in ("torchscript", "ptl"):
-        used = _set_torch_threads(threads)
-    elif runtime == "executorch":
-        from executorch.extension.pybindings import portable_lib
-
-        portable_lib._unsafe_reset_threadpool(threads)
-        used = int(portable_lib._threadpool_get_thread_count())
-    else:
-        used = threads  # onnxruntime: intra_op_num_threads; tflite: Interpreter(num_threads)
+    fmt = RUNTIMES[runtime]
+    batch = "dynamic" if fmt.dynamic_batch else x.shape[0]
+    result = export(model, fmt.name, work_dir, input_size=tuple(x.shape[1:]), batch=batch, threads=threads, seed=0,
+                    **export_kwargs)
+    used = fmt.apply_threads(threads)
     started = time.perf_counter()
-    runner = open_artifact(result.path, fmt, threads, dynamic_batch=batch == "dynamic")
+    runner = open_artifact(result.path, fmt.name, threads, dynamic_batch=batch == "dynamic")
     load_seconds = time.perf_counter() - started
     return Prepared(lambda: runner(x), load_seconds, used)
 
@@ -121,10 +110,11 @@ def benchmark(
         stats: LatencyStats = measure(prepared.run, warmup=warmup, iters=iters)
     return {
         "model": name or getattr(model, "pretrained_cfg", {}).get("architecture", type(model).__name__),
+        "weights": getattr(getattr(model, "pretrained_cfg", None), "weights", "unknown (not a zoo model)"),
         "runtime": runtime,
-        "format": RUNTIME_FORMATS[runtime] or "pytorch",
+        "format": RUNTIMES[runtime].name if RUNTIMES[runtime] else "pytorch",
         "precision": "int8" if int8 else "fp32",
-        "runtime_version": _version(RUNTIME_PACKAGES[runtime]),
+        "runtime_version": _version(RUNTIMES[runtime].runtime_package if RUNTIMES[runtime] else "torch"),
         "threads_requested": threads,
         "threads_used": prepared.threads_used,
         "input_shape": [batch, *input_shape],
@@ -141,6 +131,6 @@ def benchmark(
     }
 
 
-RECORD_KEYS = ("model", "runtime", "format", "precision", "runtime_version", "threads_requested", "threads_used",
+RECORD_KEYS = ("model", "weights", "runtime", "format", "precision", "runtime_version", "threads_requested", "threads_used",
                "input_shape", "macs", "params", "load_ms", "first_ms", "warmup", "iters", "mean_ms", "std_ms", "min_ms",
                "p50_ms", "p90_ms", "p99_ms", "max_ms", "peak_rss_mb", "host_cpu", "host", "date")

@@ -8,7 +8,7 @@ from typing import Any
 
 
 def add_bench(verbs: Any) -> None:
-    from ..bench.runtimes import RUNTIME_FORMATS
+    from ..export.formats import RUNTIMES
 
     p = verbs.add_parser(
         "bench",
@@ -18,7 +18,7 @@ def add_bench(verbs: Any) -> None:
         "One JSON record per runtime with --json.",
     )
     p.add_argument("name", help="model name, name.tag or definition file")
-    p.add_argument("--runtime", default="eager", help=f"one of {', '.join(RUNTIME_FORMATS)}, a comma list, or all")
+    p.add_argument("--runtime", default="eager", help=f"one of {', '.join(RUNTIMES)}, a comma list, or all")
     p.add_argument("--threads", type=int, default=1, help="threads, applied in each runtime (default 1)")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--input-size", help="224, 160x128, 3,224,224 (video 3,16,112,112)")
@@ -30,30 +30,37 @@ def add_bench(verbs: Any) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    import torch
     from rich.console import Console
     from rich.table import Table
 
-    from ..bench.runtimes import RUNTIME_FORMATS, benchmark
+    from ..bench.runtimes import benchmark
+    from ..export.formats import RUNTIMES
     from ..errors import InvalidInputError
     from ..factory import create_model
     from ..inputs import MAX_BATCH, MAX_ITERS, MAX_THREADS, check_count, resolve_input_shape
     from ..profile import profile_model
+    from ..progress import status
 
     check_count(args.threads, "--threads", 1, MAX_THREADS)
     check_count(args.batch, "--batch", 1, MAX_BATCH)
     check_count(args.iters, "--iters", 1, MAX_ITERS)
     check_count(args.warmup, "--warmup", 0, MAX_ITERS)
-    runtimes = list(RUNTIME_FORMATS) if args.runtime == "all" else [r.strip() for r in args.runtime.split(",")]
+    runtimes = list(RUNTIMES) if args.runtime == "all" else [r.strip() for r in args.runtime.split(",")]
     for runtime in runtimes:
-        if runtime not in RUNTIME_FORMATS:
-            raise InvalidInputError(f"unknown runtime '{runtime}'; use one of {', '.join(RUNTIME_FORMATS)} or all")
-    model = create_model(args.name).eval()
+        if runtime not in RUNTIMES:
+            raise InvalidInputError(f"unknown runtime '{runtime}'; use one of {', '.join(RUNTIMES)} or all")
+    from ..registry import names_weights
+
+    torch.manual_seed(0)  # a network without weights gets a reproducible random init, recorded as such
+    model = create_model(args.name, pretrained=names_weights(args.name)).eval()
+    if not names_weights(args.name):
+        model.pretrained_cfg.weights = "random init, seed 0"
     shape = resolve_input_shape(model, args.input_size, args.name)
     counts = profile_model(model, shape, name=args.name)
     records = []
-    console = Console(stderr=True)
     for runtime in runtimes:
-        with console.status(f"{args.name}: {runtime}..."):
+        with status(f"{args.name}: {runtime}...", quiet=args.json):
             records.append(benchmark(model, runtime, shape, threads=args.threads, batch=args.batch, warmup=args.warmup,
                                      iters=args.iters, name=args.name, macs=counts.macs_without_bn,
                                      params=counts.params, int8=args.int8))

@@ -36,14 +36,14 @@ def add_list(verbs: Any) -> None:
         description="List registered models. PATTERN is an fnmatch wildcard such as 'fbnetv2_*'.",
         formatter_class=_formatter,
     )
-    p.add_argument("pattern", nargs="?", default="*", help="wildcard on the model name (default: all)")
+    p.add_argument("pattern", nargs="?", default="*", help="wildcard on model names and aliases (default: all)")
     p.add_argument("--pretrained", action="store_true", help="list weight entries (name.tag) instead")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(run=run_list)
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..registry import get_model_entry, list_models, split_name
+    from ..registry import get_model_entry, get_pretrained_cfg, list_models, split_name
 
     names = list_models(args.pattern, pretrained=args.pretrained)
     if args.json:
@@ -51,31 +51,38 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     table = Table(
         title=f"mobilezoo models matching '{args.pattern}' ({len(names)})",
-        caption="published figures; * = Conv/Linear weights only (mobile-vision params_m); GMACs without BN",
+        caption="architecture rows: published figures (* = Conv/Linear weights only, mobile-vision params_m; GMACs "
+        "without BN at the native size); weight rows (name.tag): the data set the weights were trained on, the input "
+        "they take, and their top-1 on that data set's test split",
     )
-    for column in ("name", "family", "input", "params", "GMACs", "top-1", "weights"):
+    for column in ("name", "family", "input", "params", "GMACs", "weights: data set", "top-1"):
         table.add_column(column, justify="right" if column in ("params", "GMACs", "top-1") else "left")
-    for name in names:
+    rows = []
+    for name in names:  # each architecture, then one row per weight tag
+        entry = get_model_entry(name)
+        if split_name(name)[1] is None:
+            rows.append(entry.name)
+            rows.extend(f"{entry.name}.{tag}" for tag in entry.weights)
+        else:
+            rows.append(name)
+    for name in rows:
         entry = get_model_entry(name)
         tag = split_name(name)[1]
-        published = entry.published
-        size = "x".join(str(s) for s in entry.cfg["input_size"][1:])
-        params = published.get("params")
-        params_text = human(params) if params else "-"
-        if not params and published.get("weight_params"):
-            params_text = human(published["weight_params"]) + "*"
-        gmacs = published.get("gmacs")
-        weight = entry.weights.get(tag) if tag else next(iter(entry.weights.values()), None)
-        top1 = (weight.metrics.get("top1") if weight else None) or published.get("top1")
-        table.add_row(
-            name,
-            entry.family,
-            size,
-            params_text,
-            f"{gmacs:.3f}" if gmacs else "-",
-            f"{top1:.2f}" if top1 else "-",
-            ", ".join(entry.weights) or "-",
-        )
+        cfg = get_pretrained_cfg(name)
+        size = "x".join(str(s) for s in cfg.input_size[1:])
+        if tag is None:
+            published = entry.published
+            params = published.get("params")
+            params_text = human(params) if params else "-"
+            if not params and published.get("weight_params"):
+                params_text = human(published["weight_params"]) + "*"
+            gmacs = published.get("gmacs")
+            table.add_row(name, entry.family, size, params_text, f"{gmacs:.3f}" if gmacs else "-",
+                          ", ".join(entry.weights) or "-", "")
+        else:
+            weight = entry.weights[tag]
+            top1 = weight.metrics.get("top1")
+            table.add_row(f"  .{tag}", "", size, "", "", weight.dataset, f"{top1:.2f}" if top1 else "-")
     _console().print(table)
     return 0
 

@@ -26,7 +26,8 @@ def add_export(verbs: Any) -> None:
     p.add_argument("--input-size", help="224, 160x128, 3,224,224 or for video 3,16,112,112")
     p.add_argument("--batch", help="'dynamic' (default where supported) or a fixed N")
     p.add_argument("--out", default="export_out", help="output folder (default: export_out)")
-    p.add_argument("--pretrained", action="store_true", help="load the default pretrained weights first")
+    p.add_argument("--pretrained", action="store_true",
+                   help="load the default pretrained weights first (implied by a tagged NAME.TAG)")
     p.add_argument("--checkpoint", help="load this local checkpoint first")
     p.add_argument("--threads", type=int, default=1, help="runtime threads during verification")
     p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
@@ -37,25 +38,38 @@ def run_export(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    import torch
+
     from ..export import export
     from ..export.formats import FORMATS, get_format
+    from ..factory import create_model
+    from ..inputs import MAX_THREADS, check_count
+    from ..pretrained_cfg import RANDOM_WEIGHTS
+    from ..progress import status
+    from ..registry import names_weights
 
     formats = list(FORMATS) if args.format == "all" else [f.strip() for f in args.format.split(",") if f.strip()]
     if not formats:
         raise InvalidInputError("--format is empty; give e.g. onnx or onnx,executorch or all")
     for fmt in formats:
         get_format(fmt)  # unknown names fail before any work
+    check_count(args.threads, "--threads", 1, MAX_THREADS)
+    torch.manual_seed(0)  # a network without weights gets a reproducible random init, recorded as such
+    model = create_model(args.name, pretrained=args.pretrained or names_weights(args.name), checkpoint_path=args.checkpoint)
+    if model.pretrained_cfg.weights == RANDOM_WEIGHTS:
+        model.pretrained_cfg.weights = "random init, seed 0"
     entries = []
-    console = Console(stderr=True)
     for fmt in formats:
-        with console.status(f"exporting {args.name} to {fmt} and verifying..."):
-            result = export(args.name, fmt, args.out, int8=args.int8, input_size=args.input_size, batch=args.batch,
-                            pretrained=args.pretrained, checkpoint_path=args.checkpoint, threads=args.threads)
+        with status(f"exporting {args.name} to {fmt} and verifying...", quiet=args.json):
+            result = export(model, fmt, args.out, int8=args.int8, input_size=args.input_size, batch=args.batch,
+                            threads=args.threads)
         entries.append(result.entry)
     if args.json:
         print(json.dumps(entries, indent=2, default=str))
         return 0
-    table = Table(title=f"{args.name}: exported to {args.out}")
+    table = Table(title=f"{args.name}: exported to {args.out}", caption=f"weights: {model.pretrained_cfg.weights}"
+                  + ("; give NAME.TAG, --pretrained or --checkpoint for trained ones"
+                     if model.pretrained_cfg.weights.startswith(RANDOM_WEIGHTS) else ""))
     for column in ("format", "file", "MB", "status", "checks", "worst rel. error", "top-1 agree", "notes"):
         table.add_column(column)
     for entry in entries:

@@ -43,7 +43,7 @@ def run_graph(args: argparse.Namespace) -> int:
         if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
             raise InvalidInputError(f"cannot write '{args.png}': folder '{directory}' is missing or not writable")
     model = create_model(entry.name, seed=args.seed)
-    stages = {name: stage.graph for name, stage in model.random_stages().items()}
+    stages = {name: stage.stage_graph for name, stage in model.random_stages().items()}
     if args.json:
         print(json.dumps(model.wiring(), indent=2))
     else:

@@ -44,7 +44,7 @@ def run_latency(args: argparse.Namespace) -> int:
         table.save(args.lut)
         print(f"measured {measured} new block(s); table has {len(table.entries)} entries")
     table = LatencyTable.load(args.lut)
-    total = table.predict(blocks)
+    total = table.predict(blocks, model=args.name, path=args.lut)
     rows = Table(title=f"{args.name} at {tuple(shape)}: predicted {total:.3f} ms ({table.runtime}, {table.threads} thread(s))")
     for column in ("block", "key", "ms"):
         rows.add_column(column, justify="right" if column == "ms" else "left")

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from .. import __version__
+    from ..version import __version__
 
     parser.add_argument("--version", action="version", version=f"mobilezoo {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=OneLineParser)

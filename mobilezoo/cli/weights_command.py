@@ -17,6 +17,7 @@ def add_weights(verbs: Any) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     listing = actions.add_parser("list", help="weight entries and their local state")
     listing.add_argument("pattern", nargs="?", default="*")
+    listing.add_argument("--json", action="store_true", help="one JSON record per weight entry (full URLs, hashes)")
     listing.set_defaults(run=run_list)
     importing = actions.add_parser("import", help="import a downloaded checkpoint into the cache")
     importing.add_argument("file", help="checkpoint (.pth/.pt weights-only, or .safetensors)")
@@ -26,32 +27,45 @@ def add_weights(verbs: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    import json
+
     from rich.console import Console
     from rich.table import Table
 
     from ..errors import CheckpointError
     from ..registry import get_model_entry, list_models, split_name
-    from ..weights.hub import locate
+    from ..weights.hub import hash_policy, locate
 
-    table = Table(title="pretrained weights")
-    for column in ("name", "source", "dataset", "classes", "top-1", "where"):
-        table.add_column(column)
+    records = []
     for name in list_models(args.pattern, pretrained=True):
         entry = get_model_entry(name)
         tag = split_name(name)[1]
         weight = entry.weights[tag]
         try:
-            where = str(locate(entry, tag, allow_download=False))
+            local = str(locate(entry, tag, allow_download=False))
         except CheckpointError:
-            where = "not downloaded: " + (weight.url or "")
-        top1 = weight.metrics.get("top1")
-        table.add_row(name, weight.source, weight.dataset, str(weight.num_classes), f"{top1:.2f}" if top1 else "-", where)
-    Console(width=170).print(table)
+            local = None
+        records.append({"name": name, "source": weight.source, "dataset": weight.dataset, "classes": weight.num_classes,
+                        "top1": weight.metrics.get("top1"), "url": weight.url, "file": weight.file,
+                        "verified_by": hash_policy(weight), "local": local})
+    if args.json:
+        for record in records:
+            print(json.dumps(record))
+        return 0
+    table = Table(title="pretrained weights", caption="verified by: sha256 (published), prefix (the hash digits in "
+                  "the file name, as torch.hub checks), first-use (sha256 recorded at the first download)")
+    for column in ("name", "source", "dataset", "classes", "top-1", "verified by", "where"):
+        table.add_column(column, overflow="fold")  # fold, never cut: users copy these URLs to download by hand
+    for r in records:
+        where = r["local"] or f"not downloaded: {r['url'] or r['file']}"
+        table.add_row(r["name"], r["source"], r["dataset"], str(r["classes"]),
+                      f"{r['top1']:.2f}" if r["top1"] else "-", r["verified_by"], where)
+    Console(width=200).print(table)
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from ..weights.hub import import_weights
+    from ..weights.importing import import_weights
 
     path = import_weights(args.file, args.model)
     print(f"imported {args.file} as {args.model}: {path}")

@@ -17,6 +17,7 @@ import torch
 from torchvision.transforms import functional as TF
 
 from ..errors import MobileZooError
+from ..pretrained_cfg import PretrainedCfg
 
 DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -66,13 +67,13 @@ def load_fashion_mnist(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def fmnist_cfg(size: int) -> dict:
-    """Preprocessing for a model trained on Fashion-MNIST at ``size`` px, three replicated channels."""
-    return {"input_size": (3, size, size), "resize": size, "crop_pct": 1.0, "resize_mode": "shorter_side",
-            "interpolation": "bilinear", "antialias": True, "mean": (MEAN,) * 3, "std": (STD,) * 3,
-            "num_classes": 10, "class_names": list(CLASS_NAMES), "dataset": "Fashion-MNIST",
-            "input_adaptation": f"28x28 grey resized to {size}x{size} (bilinear), replicated to 3 channels, "
-                                f"normalised with mean {MEAN} / std {STD}"}
+def fmnist_cfg(base: PretrainedCfg, size: int) -> PretrainedCfg:
+    """``base`` (a model's cfg) with the preprocessing of Fashion-MNIST at ``size`` px, three replicated channels."""
+    return base.replace(input_size=(3, size, size), resize=size, resize_mode="shorter_side", interpolation="bilinear",
+                        antialias=True, mean=(MEAN,) * 3, std=(STD,) * 3, num_classes=10, class_names=CLASS_NAMES,
+                        dataset="Fashion-MNIST",
+                        input_adaptation=f"28x28 grey resized to {size}x{size} (bilinear), replicated to 3 channels, "
+                                         f"normalised with mean {MEAN} / std {STD}")
 
 
 class TensorImageSet(torch.utils.data.Dataset):

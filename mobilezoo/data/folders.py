@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from ..errors import InvalidInputError
+from ..pretrained_cfg import PretrainedCfg
 from .transforms import preprocess_image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -23,11 +24,11 @@ def folder_classes(root: Path) -> list[str]:
     return classes
 
 
-def folder_cfg(model_cfg: dict[str, Any], size: int, root: Path) -> dict[str, Any]:
-    cfg = dict(model_cfg)
-    cfg.update(input_size=(model_cfg["input_size"][0], size, size), resize=int(round(size / 0.875)),
-               class_names=folder_classes(root), num_classes=len(folder_classes(root)))
-    return cfg
+def folder_cfg(model_cfg: PretrainedCfg, size: int, root: Path) -> PretrainedCfg:
+    """The model's cfg at ``size`` px (its crop ratio kept) with the classes of an image folder."""
+    classes = folder_classes(root)
+    cfg = model_cfg.for_input_size((model_cfg.input_size[0], size, size))
+    return cfg.replace(class_names=classes, num_classes=len(classes), dataset=f"image folder {root.parent.name}")
 
 
 class ClassFolder(torch.utils.data.Dataset):
@@ -91,9 +92,8 @@ def clip_folder(root: Path, cfg: dict[str, Any], limit: int = 0) -> ClipFolder:
     return ClipFolder(root, cfg, limit)
 
 
-def clip_folder_cfg(model_cfg: dict[str, Any], size: int, frames: int, root: Path) -> dict[str, Any]:
-    cfg = dict(model_cfg)
+def clip_folder_cfg(model_cfg: PretrainedCfg, size: int, frames: int, root: Path) -> PretrainedCfg:
+    """The video model's cfg for ``frames`` x ``size`` px clips (crop ratio kept) and a clip folder's classes."""
     classes = folder_classes(root)
-    cfg.update(input_size=(model_cfg["input_size"][0], frames, size, size), resize=int(round(size / 0.875)),
-               class_names=classes, num_classes=len(classes))
-    return cfg
+    cfg = model_cfg.for_input_size((model_cfg.input_size[0], frames, size, size))
+    return cfg.replace(class_names=classes, num_classes=len(classes), dataset=f"clip folder {root.parent.name}")

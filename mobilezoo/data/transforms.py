@@ -54,7 +54,8 @@ def preprocess_image(image: Any, cfg: Mapping[str, Any]) -> torch.Tensor:
         array = np.asarray(image)
         if array.ndim == 2:
             array = array[..., None]
-        image = torch.from_numpy(np.ascontiguousarray(array))
+        # a copy: arrays from PIL or scikit-image can be read-only, which torch.from_numpy warns about
+        image = torch.from_numpy(np.array(array, copy=True, order="C"))
     if image.dtype == torch.uint8 and image.ndim == 2:
         image = image[..., None]
     return _resize_crop_normalise(_as_chw(image), cfg)

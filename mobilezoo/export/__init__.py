@@ -5,10 +5,11 @@
 """
 
 from .api import ExportResult, ExportVerificationError, export
-from .formats import FORMATS, FormatSpec
+from .format_base import ExportFormat
+from .formats import FORMATS
 from .support import UNSUPPORTED, UnsupportedExportError, check_supported, matrix_markdown
 
 __all__ = [
-    "FORMATS", "UNSUPPORTED", "ExportResult", "ExportVerificationError", "FormatSpec", "UnsupportedExportError",
+    "FORMATS", "UNSUPPORTED", "ExportResult", "ExportVerificationError", "ExportFormat", "UnsupportedExportError",
     "check_supported", "export", "matrix_markdown",
 ]

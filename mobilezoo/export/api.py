@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import secrets
 import time
@@ -16,15 +15,16 @@ from torch import nn
 
 from ..errors import InvalidInputError, MobileZooError
 from ..fileio import output_folder, scratch_path, sha256_of, size_of
-from ..inputs import MAX_BATCH, MAX_THREADS, check_count, resolve_input_shape
-from .context import ExportContext
-from .formats import get_format, implementation, require
+from ..inputs import MAX_BATCH, MAX_THREADS, check_count, model_input_size, resolve_input_shape
+from ..models.base import ZooModel
+from ..pretrained_cfg import PretrainedCfg, adapt_cfg_channels
+from .format_base import ExportContext
+from .formats import get_format, require
 from .labels import class_labels
 from .manifest import library_versions, replace_artifact
 from .support import check_supported
 from .verify import FP32_RTOL, run_checks
 
-PREPROCESSING_KEYS = ("input_size", "resize", "resize_mode", "crop_pct", "crop_mode", "interpolation", "mean", "std", "antialias")
 
 
 class ExportVerificationError(MobileZooError):
@@ -51,17 +51,7 @@ def open_artifact(path: str | os.PathLike, fmt: str, threads: int = 1, dynamic_b
     spec = get_format(fmt)
     dynamic = spec.dynamic_batch if dynamic_batch is None else dynamic_batch
     context = ExportContext(spec=spec, dynamic_batch=dynamic, cfg={}, threads=threads)
-    return implementation(spec).load_runner(Path(path), context)
-
-
-def cfg_for_shape(cfg: dict[str, Any], shape: Sequence[int]) -> dict[str, Any]:
-    """The pretrained cfg adjusted to another input size (same crop ratio)."""
-    cfg = copy.deepcopy(cfg)
-    if tuple(shape) != tuple(cfg["input_size"]):
-        crop_pct = cfg.get("crop_pct") or 0.875
-        cfg["input_size"] = tuple(shape)
-        cfg["resize"] = int(round(shape[-1] / crop_pct))
-    return cfg
+    return spec.load_runner(Path(path), context)
 
 
 def _batch_plan(spec_dynamic: bool, fmt: str, batch: int | str | None) -> tuple[bool, int]:
@@ -79,15 +69,20 @@ def _batch_plan(spec_dynamic: bool, fmt: str, batch: int | str | None) -> tuple[
     return False, check_count(size, "batch", 1, MAX_BATCH)
 
 
-def _model_config(model: nn.Module) -> dict[str, Any]:
-    cfg = getattr(model, "pretrained_cfg", {})
-    config: dict[str, Any] = {"architecture": cfg.get("architecture"), "tag": cfg.get("tag")}
-    if cfg.get("definition_file"):
-        config["definition_file"] = cfg["definition_file"]
-    wiring = getattr(model, "wiring", None)
-    if callable(wiring):
-        config["wiring"] = wiring()  # RandWire: the exported graph is exactly this wiring
+def _model_config(model: nn.Module, cfg: PretrainedCfg) -> dict[str, Any]:
+    """What the artifact is: architecture, the weights inside (tag only when they were loaded), family config."""
+    config: dict[str, Any] = {"architecture": cfg.architecture or type(model).__name__,
+                              "tag": cfg.tag if holds_tagged_weights(cfg) else None, "weights": cfg.weights}
+    if cfg.definition_file:
+        config["definition_file"] = cfg.definition_file
+    if isinstance(model, ZooModel):
+        config.update(model.export_config())  # e.g. RandWire: the exported graph is exactly this wiring
     return config
+
+
+def holds_tagged_weights(cfg: PretrainedCfg) -> bool:
+    """True when the model carries the weights its tag names (not a random init under a tagged cfg)."""
+    return bool(cfg.tag) and cfg.weights.startswith(f"{cfg.architecture}.{cfg.tag} ")
 
 
 def _real_inputs(cfg: dict[str, Any], count: int, warnings: list[str]) -> torch.Tensor | None:
@@ -108,7 +103,7 @@ def export(
     int8: bool = False,
     input_size: str | int | Sequence[int] | None = None,
     batch: int | str | None = None,
-    pretrained: bool = False,
+    pretrained: bool | None = None,
     checkpoint_path: str | os.PathLike | None = None,
     name: str | None = None,
     opset: int = 20,
@@ -123,20 +118,27 @@ def export(
     ``int8`` (onnx, executorch) calibrates post-training static quantization on real images or clips.
     The artifact is written to a temporary path, verified, and only then renamed into place.
     ``seed`` pins the random verification inputs (default: fresh ones, recorded in the manifest).
+
+    A tagged name (``resnext50_32x4d.tv_in1k``) loads its weights unless ``pretrained=False``; an artifact is
+    only named after a tag when it holds that tag's weights, and its manifest says where its weights came from.
     """
     spec = get_format(format)
     check_count(threads, "threads", 1, MAX_THREADS)
     require(spec)
     if isinstance(model_or_name, str):
         from ..factory import create_model
+        from ..registry import names_weights
 
-        model = create_model(model_or_name, pretrained=pretrained, checkpoint_path=checkpoint_path)
-        name = name or model_or_name
+        loads = names_weights(model_or_name) if pretrained is None else pretrained
+        model = create_model(model_or_name, pretrained=loads, checkpoint_path=checkpoint_path)
     else:
         model = model_or_name
-        name = name or getattr(model, "pretrained_cfg", {}).get("architecture") or type(model).__name__
-    cfg = dict(getattr(model, "pretrained_cfg", {}) or {})
-    check_supported(cfg.get("family", ""), spec.name, int8)
+    cfg = getattr(model, "pretrained_cfg", None)
+    if not isinstance(cfg, PretrainedCfg):
+        cfg = PretrainedCfg.build(tuple(model_input_size(model)), architecture=type(model).__name__, mean=(0.5,) * 3,
+                                  std=(0.5,) * 3)
+    name = name or (f"{cfg.architecture}.{cfg.tag}" if holds_tagged_weights(cfg) else cfg.architecture)
+    check_supported(cfg.family, spec.name, int8)
     shape = resolve_input_shape(model, input_size, name)
     dynamic, example_batch = _batch_plan(spec.dynamic_batch, spec.name, batch)
     with output_folder(out_dir) as directory:  # a folder this call created is removed again if it fails
@@ -144,13 +146,18 @@ def export(
                             threads=threads, calibration_samples=calibration_samples, seed=seed)
 
 
-def _export_into(directory: Path, model: nn.Module, name: str, spec: Any, cfg: dict[str, Any], shape: tuple[int, ...],
+def _export_into(directory: Path, model: nn.Module, name: str, spec: Any, cfg: PretrainedCfg, shape: tuple[int, ...],
                  dynamic: bool, example_batch: int, *, int8: bool, opset: int, threads: int, calibration_samples: int,
                  seed: int | None) -> ExportResult:
-    cfg = cfg_for_shape(cfg or {"input_size": shape, "mean": (0.5,) * shape[0], "std": (0.5,) * shape[0]}, shape)
+    model_config = _model_config(model, cfg)
+    cfg = cfg.for_input_size(shape)
+    if len(cfg.mean) != shape[0]:
+        adapt_cfg_channels(cfg, shape[0])
     model.eval()
-    num_classes = int(getattr(model, "num_classes", 0) or cfg.get("num_classes", 0))
+    num_classes = int(getattr(model, "num_classes", 0) or cfg.num_classes)
     warnings: list[str] = []
+    if cfg.tag and not holds_tagged_weights(cfg):
+        warnings.append(f"weights: {cfg.weights}, not the {cfg.architecture}.{cfg.tag} weights its cfg names")
     real = _real_inputs(cfg, calibration_samples if int8 else 1, warnings)
     if int8 and real is None:
         raise MissingRealData(f"int8 calibration needs real samples: {warnings[-1]}")
@@ -163,14 +170,13 @@ def _export_into(directory: Path, model: nn.Module, name: str, spec: Any, cfg: d
     example = torch.randn((example_batch, *shape), generator=generator)
     file_name = f"{name.replace('/', '_').replace('.', '_')}{'_int8' if int8 else ''}{spec.suffix}"
     target = directory / file_name
-    module = implementation(spec)
     started = time.perf_counter()
-    static = getattr(model, "static_shapes", None)  # models with size-dependent ops fix them while exporting
     with scratch_path(target) as temporary:
-        with static(example) if callable(static) else contextlib.nullcontext():
-            info = module.export_artifact(model, example, temporary, ctx)
+        # models with size-dependent ops fix them for this input while exporting (S3D's shrinking pools)
+        with model.static_shapes(example) if isinstance(model, ZooModel) else contextlib.nullcontext():
+            info = spec.export(model, example, temporary, ctx)
         exported_seconds = time.perf_counter() - started
-        runner = module.load_runner(temporary, ctx)
+        runner = spec.load_runner(temporary, ctx)
         checks = []
         if runner is not None:
             batches = (1, 3) if dynamic else (example_batch,)
@@ -204,15 +210,16 @@ def _export_into(directory: Path, model: nn.Module, name: str, spec: Any, cfg: d
             "status": status,
             "sha256": digest,
             "size_bytes": size,
-            "input": {"name": "image" if spec.name == "coreml" and len(shape) == 3 else ctx.input_name,
+            "input": {"name": spec.input_name(shape),
                       "shape": [None if dynamic else example_batch, *shape], "dtype": "float32",
                       "batch": "dynamic" if dynamic else example_batch,
                       "layout": "NCTHW" if len(shape) == 4 else "NCHW"},
             "output": {"name": ", ".join(o["name"] for o in info["outputs"]) if "outputs" in info else ctx.output_name,
                        "num_classes": num_classes},
-            "preprocessing": {k: cfg[k] for k in PREPROCESSING_KEYS if k in cfg},
+            "weights": cfg.weights,
+            "preprocessing": cfg.preprocessing(),
             "class_labels": {"count": num_classes, "first": (ctx.labels or [])[:3]},
-            "model_config": _model_config(model),
+            "model_config": model_config,
             "checks": [c.to_dict() for c in checks],
             "tolerance": None if int8 else {"max_rel": FP32_RTOL, "definition": "max|artifact - eager| / max|eager|"},
             "random_seed": seed,

@@ -15,13 +15,13 @@ import sys
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .context import ExportContext
+from .format_base import ExportContext, ExportFormat
 
 NOT_RUN = "converted, not run (prediction needs macOS)"
 
@@ -47,7 +47,7 @@ class _Normalised(nn.Module):
         return self.model((x - self.mean) / self.std)
 
 
-def export_artifact(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
+def _export(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
     with _quiet():
         import coremltools as ct
 
@@ -86,5 +86,22 @@ def export_artifact(model: nn.Module, example: torch.Tensor, path: Path, ctx: Ex
     }
 
 
-def load_runner(path: Path, ctx: ExportContext) -> Callable[[torch.Tensor], np.ndarray] | None:
-    return None  # prediction needs macOS; the spec checks above are all that runs here
+class CoreMLFormat(ExportFormat):
+    """A Core ML mlprogram package; off macOS it is converted and its spec checked, not run."""
+
+    name, suffix, runtime, runtime_name = "coreml", ".mlpackage", "coremltools (spec only off macOS)", "coreml"
+    description = "Core ML mlprogram for iOS/macOS"
+    requires, extra, runtime_package = ("coremltools",), "coreml", "coremltools"
+    directory = True
+    runs_here = False
+    caveat = "converted and spec-checked; prediction needs macOS"
+    family_caveats = {"s3d": "tensor input (no image preprocessing for clips)"}
+
+    def input_name(self, shape: tuple[int, ...]) -> str:
+        return "image" if len(shape) == 3 else "input"
+
+    def export(self, model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
+        return _export(model, example, path, ctx)
+
+    def load_runner(self, path: Path, ctx: ExportContext) -> None:
+        return None  # prediction needs macOS; the spec checks in export are all that runs here

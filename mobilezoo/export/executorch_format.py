@@ -11,13 +11,13 @@ import io
 import logging
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .context import ExportContext
+from .format_base import ExportContext, ExportFormat, Runner
 
 
 @contextlib.contextmanager
@@ -45,7 +45,7 @@ def _quantized(model: nn.Module, example: torch.Tensor, ctx: ExportContext) -> n
     return convert_pt2e(prepared)
 
 
-def export_artifact(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
+def _export(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.devtools.backend_debug import get_delegation_info
     from executorch.exir import to_edge_transform_and_lower
@@ -70,7 +70,7 @@ def export_artifact(model: nn.Module, example: torch.Tensor, path: Path, ctx: Ex
     return info
 
 
-def load_runner(path: Path, ctx: ExportContext) -> Callable[[torch.Tensor], np.ndarray]:
+def _open(path: Path, ctx: ExportContext) -> Runner:
     from executorch.runtime import Runtime
 
     with _quiet():
@@ -80,3 +80,28 @@ def load_runner(path: Path, ctx: ExportContext) -> Callable[[torch.Tensor], np.n
         return method.execute([x.contiguous()])[0].detach().numpy()
 
     return run
+
+
+class ExecuTorchFormat(ExportFormat):
+    """An ExecuTorch program, XNNPACK-delegated, run with ``executorch.runtime``; int8 through PT2E."""
+
+    name, suffix, runtime, runtime_name = "executorch", ".pte", "executorch.runtime", "executorch"
+    description = "ExecuTorch program, XNNPACK-delegated (Android/iOS)"
+    requires, extra, runtime_package = ("executorch",), "executorch", "executorch"
+    int8 = True
+    unsupported_families = {
+        "s3d": "the ExecuTorch pip runtime has no kernels for the 3D pooling operators "
+               "aten::max_pool3d_with_indices.out and aten::avg_pool3d.out, so the program would not load",
+    }
+
+    def export(self, model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
+        return _export(model, example, path, ctx)
+
+    def load_runner(self, path: Path, ctx: ExportContext) -> Runner:
+        return _open(path, ctx)
+
+    def apply_threads(self, threads: int) -> int:
+        from executorch.extension.pybindings import portable_lib
+
+        portable_lib._unsafe_reset_threadpool(threads)
+        return int(portable_lib._threadpool_get_thread_count())

@@ -69,7 +69,7 @@ class Manifest:
         self.data["artifacts"] = sorted(self.data["artifacts"] + [entry], key=lambda a: a["file"])
 
     def save(self) -> Path:
-        from .. import __version__
+        from ..version import __version__
 
         self.data.update(
             mobilezoo_version=__version__,

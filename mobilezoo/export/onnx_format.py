@@ -6,16 +6,16 @@ import contextlib
 import io
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .context import ExportContext
+from .format_base import ExportContext, ExportFormat, Runner
 
 
-def export_artifact(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
+def _export(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
     fp32_path = path.with_name(path.stem + ".fp32.onnx") if ctx.int8 else path
     dynamic_shapes = ({0: torch.export.Dim("batch", min=1, max=4096)},) if ctx.dynamic_batch else None
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -69,7 +69,7 @@ def _quantize(fp32_path: Path, path: Path, ctx: ExportContext) -> dict[str, Any]
             "calibration_samples": int(ctx.calibration.shape[0])}
 
 
-def load_runner(path: Path, ctx: ExportContext) -> Callable[[torch.Tensor], np.ndarray]:
+def _open(path: Path, ctx: ExportContext) -> Runner:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -82,3 +82,18 @@ def load_runner(path: Path, ctx: ExportContext) -> Callable[[torch.Tensor], np.n
         return session.run(None, {name: x.numpy()})[0]
 
     return run
+
+
+class OnnxFormat(ExportFormat):
+    """ONNX through torch.export, checked with onnx.checker and run in ONNX Runtime; int8 as static QDQ."""
+
+    name, suffix, runtime, runtime_name = "onnx", ".onnx", "onnxruntime", "onnxruntime"
+    description = "ONNX (torch.export based), checked with onnx.checker and ONNX Runtime"
+    requires, extra, runtime_package = ("onnx", "onnxruntime", "onnxscript"), "onnx", "onnxruntime"
+    dynamic_batch = int8 = True
+
+    def export(self, model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
+        return _export(model, example, path, ctx)
+
+    def load_runner(self, path: Path, ctx: ExportContext) -> Runner:
+        return _open(path, ctx)  # intra_op_num_threads = ctx.threads

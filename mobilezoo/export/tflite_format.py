@@ -8,16 +8,16 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .context import ExportContext
+from .format_base import ExportContext, ExportFormat, Runner
 
 
-def export_artifact(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
+def _export(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import litert_torch
 
@@ -29,7 +29,7 @@ def export_artifact(model: nn.Module, example: torch.Tensor, path: Path, ctx: Ex
     return {"converter": "litert_torch.convert", "batch": int(example.shape[0])}
 
 
-def load_runner(path: Path, ctx: ExportContext) -> Callable[[torch.Tensor], np.ndarray]:
+def _open(path: Path, ctx: ExportContext) -> Runner:
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=str(path), num_threads=ctx.threads)
@@ -43,3 +43,17 @@ def load_runner(path: Path, ctx: ExportContext) -> Callable[[torch.Tensor], np.n
         return interpreter.get_tensor(target["index"]).copy()
 
     return run
+
+
+class TFLiteFormat(ExportFormat):
+    """LiteRT (TFLite) flatbuffer via litert-torch, run with the ai_edge_litert Interpreter."""
+
+    name, suffix, runtime, runtime_name = "tflite", ".tflite", "ai_edge_litert Interpreter", "tflite"
+    description = "LiteRT (TFLite) flatbuffer"
+    requires, extra, runtime_package = ("litert_torch", "ai_edge_litert"), "litert", "ai-edge-litert"
+
+    def export(self, model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
+        return _export(model, example, path, ctx)
+
+    def load_runner(self, path: Path, ctx: ExportContext) -> Runner:
+        return _open(path, ctx)  # the Interpreter takes ctx.threads when it is created

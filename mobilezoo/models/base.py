@@ -1,78 +1,188 @@
-"""The classifier interface every zoo model shares (timm conventions).
+"""The classifier interface every zoo model shares (timm's conventions), and the hooks the tools call.
 
-A family subclass lays out its modules in the upstream key layout and tells the base class three
-things: ``feature_sequence()`` (the modules ``forward_features`` applies in order), ``feature_info``
-(which of those produce multi-scale feature maps) and how its head is built. The base class then
-provides ``forward_head``, ``get_classifier``, ``reset_classifier`` and ``features_only``.
+A family subclass lays out its modules in the upstream key layout and writes two plain methods that
+TorchScript and torch.fx can compile: ``forward_features`` (the unpooled feature map) and ``forward_head``
+(global pooling, the head's hidden layers, the classifier). It also declares:
+
+- ``feature_info``: one dict per multi-scale level (``module``, ``num_chs``, ``reduction``), from which
+  ``features_only`` builds a :class:`FeatureListNet` with timm's :class:`FeatureInfo`;
+- ``feature_sequence()``: the modules ``forward_features`` applies in order (the profiler's rows, the
+  feature extractor's path);
+- ``num_features`` (channels of ``forward_features``), ``head_hidden_size`` (width of ``pre_logits``),
+  ``classifier_name`` and ``make_classifier``.
+
+The hooks below have harmless defaults here, so tools call them on any model without ``getattr``.
 """
 
-from __future__ import annotations
-
-from typing import Any, Sequence
+import contextlib
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
 
 from ..errors import InvalidInputError
 
+GLOBAL_POOLS = ("avg", "")  # timm's names: average pooling, or none (forward returns the spatial map)
+
 
 class ZooModel(nn.Module):
     """Base of all zoo classifiers: ``forward = forward_head(forward_features(x))``."""
 
-    #: per feature level: {"module": dotted name, "num_chs": channels, "reduction": stride}
-    feature_info: list[dict[str, Any]]
-    #: the pretrained cfg (input size, mean/std, ...) set by :func:`mobilezoo.create_model`
-    pretrained_cfg: dict[str, Any]
-    #: dotted name of the final classifier module
-    classifier_name: str = "fc"
-    #: channels that reach the classifier
-    num_features: int = 0
-    num_classes: int = 0
-    #: input channels the stem expects (checked by profiling and export before tracing)
-    in_chans: int = 3
+    # Python-side metadata, not model state: TorchScript must not try to type these
+    __jit_ignored_attributes__ = ["feature_info", "pretrained_cfg", "default_cfg"]
+    __jit_unused_properties__ = ["default_cfg"]
 
-    def feature_sequence(self) -> list[str]:
+    #: dotted name of the final classifier module
+    classifier_name = "fc"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_chans = 3  # input channels the stem expects (checked before tracing or profiling)
+        self.num_features = 0  # channels of forward_features
+        self.head_hidden_size = 0  # width of forward_head(pre_logits=True); num_features unless the head adds layers
+        self.num_classes = 0
+        self.global_pool = "avg"
+
+    # --- what families provide --------------------------------------------------------------------
+
+    def feature_sequence(self) -> List[str]:
         """Dotted names of the modules ``forward_features`` applies one after another."""
         raise NotImplementedError
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        for name in self.feature_sequence():
-            x = self.get_submodule(name)(x)
-        return x
-
-    def pool(self, x: torch.Tensor) -> torch.Tensor:
-        """Global pooling before the classifier; families override to keep their own layout."""
-        return torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
+        """The unpooled feature map (``num_features`` channels)."""
+        raise NotImplementedError
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = self.pool(x)
-        if pre_logits:
-            return x
-        return self.get_classifier()(x)
+        """Global pooling (unless ``global_pool=''``), the head's hidden layers, then the classifier."""
+        raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
 
+    def make_classifier(self, num_classes: int) -> nn.Module:
+        """A fresh classifier for ``num_classes`` (0 gives the pre-logits features)."""
+        return nn.Linear(self.head_hidden_size, num_classes) if num_classes > 0 else nn.Identity()
+
+    # --- hooks the tools call (defaults do nothing) -------------------------------------------------
+
+    @contextlib.contextmanager
+    def static_shapes(self, example: torch.Tensor) -> Iterator["ZooModel"]:
+        """Fix size-dependent ops for ``example``'s shape while an exporter traces (S3D's shrinking pools)."""
+        yield self
+
+    def check_checkpoint(self, state: Dict[str, torch.Tensor]) -> None:
+        """Family checks on a state dict before any shape check (RandWire: the wiring must match)."""
+
+    def feature_map_size(self, input_size: Sequence[int]) -> Tuple[int, ...]:
+        """Spatial size of ``forward_features`` for an input of spatial size ``input_size`` (timm's ``pool_size``).
+
+        Default: every downsampling halves with rounding up (stride-2 convs and pools padded by k // 2).
+        """
+        reduction = self.feature_info[-1]["reduction"]
+        return tuple(-(-int(side) // reduction) for side in input_size)
+
+    def export_config(self) -> Dict[str, Any]:
+        """Configuration an exported artifact must record to be rebuilt (RandWire: its wiring)."""
+        return {}
+
+    # --- the classifier API (timm) -----------------------------------------------------------------
+
     @property
-    def default_cfg(self) -> dict[str, Any]:
+    def default_cfg(self) -> Any:
         """Legacy timm alias of :attr:`pretrained_cfg`."""
         return self.pretrained_cfg
 
     def get_classifier(self) -> nn.Module:
         return self.get_submodule(self.classifier_name)
 
-    def make_classifier(self, num_classes: int) -> nn.Module:
-        """A fresh classifier for ``num_classes`` (0 gives pooled features)."""
-        return nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+    def set_global_pool(self, global_pool: str) -> None:
+        """``'avg'`` (default) or ``''``: no pooling, ``forward`` returns the spatial map (timm)."""
+        if global_pool not in GLOBAL_POOLS:
+            raise InvalidInputError(f"global_pool must be 'avg' or '' (none), got {global_pool!r}")
+        if global_pool == "" and self.num_classes > 0 and isinstance(self.get_classifier(), nn.Linear):
+            raise InvalidInputError("global_pool='' needs num_classes=0 here: a linear classifier needs pooled features")
+        self.global_pool = global_pool
 
-    def reset_classifier(self, num_classes: int) -> None:
-        """Replace the classifier; ``num_classes=0`` makes ``forward`` return pooled features."""
-        if num_classes < 0:
-            raise InvalidInputError(f"num_classes must be >= 0, got {num_classes}")
+    def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None) -> None:
+        """Replace the classifier; ``num_classes=0`` makes ``forward`` return the pre-logits features.
+
+        ``global_pool`` (``'avg'`` or ``''``) changes the pooling as in timm; ``None`` keeps it.
+        """
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
+            raise InvalidInputError(f"num_classes must be a whole number >= 0, got {num_classes!r}")
         parent_name, _, attr = self.classifier_name.rpartition(".")
         parent = self.get_submodule(parent_name) if parent_name else self
         setattr(parent, attr, self.make_classifier(num_classes))
         self.num_classes = num_classes
+        if global_pool is not None:
+            self.set_global_pool(global_pool)
+
+
+class FeatureInfo:
+    """timm's ``FeatureInfo``: the levels a feature extractor returns, with their channels and strides.
+
+    ``channels()``, ``reduction()`` and ``module_name()`` answer for the returned levels (``out_indices``);
+    an index (or list of indices) into all levels may be given instead. Indexing and iteration give the
+    levels' dicts.
+    """
+
+    def __init__(self, levels: Sequence[Dict[str, Any]], out_indices: Sequence[int]) -> None:
+        self.info = [dict(level) for level in levels]
+        self.out_indices = tuple(out_indices)
+
+    def get(self, key: str, idx: Union[int, Sequence[int], None] = None) -> Any:
+        if idx is None:
+            return [self.info[i][key] for i in self.out_indices]
+        if isinstance(idx, (tuple, list)):
+            return [self.info[i][key] for i in idx]
+        return self.info[idx][key]
+
+    def get_dicts(self, keys: Optional[Sequence[str]] = None, idx: Union[int, Sequence[int], None] = None) -> Any:
+        def pick(level: Dict[str, Any]) -> Dict[str, Any]:
+            return dict(level) if keys is None else {k: level[k] for k in keys}
+
+        if idx is None:
+            return [pick(self.info[i]) for i in self.out_indices]
+        if isinstance(idx, (tuple, list)):
+            return [pick(self.info[i]) for i in idx]
+        return pick(self.info[idx])
+
+    def channels(self, idx: Union[int, Sequence[int], None] = None) -> Any:
+        return self.get("num_chs", idx)
+
+    def reduction(self, idx: Union[int, Sequence[int], None] = None) -> Any:
+        return self.get("reduction", idx)
+
+    def module_name(self, idx: Union[int, Sequence[int], None] = None) -> Any:
+        return self.get("module", idx)
+
+    def __getitem__(self, item: int) -> Dict[str, Any]:
+        return self.info[item]
+
+    def __len__(self) -> int:
+        return len(self.info)
+
+    def __iter__(self) -> Iterator[Dict[str, Any]]:
+        return iter(self.info[i] for i in self.out_indices)
+
+    def __repr__(self) -> str:
+        return f"FeatureInfo(out_indices={self.out_indices}, channels={self.channels()}, reduction={self.reduction()})"
+
+
+def resolve_out_indices(levels: int, out_indices: Optional[Sequence[int]]) -> Tuple[int, ...]:
+    """timm's rule: None gives every level; negative indices count from the deepest level."""
+    if out_indices is None:
+        return tuple(range(levels))
+    if isinstance(out_indices, int):
+        out_indices = (out_indices,)
+    resolved = []
+    for index in out_indices:
+        if isinstance(index, bool) or not isinstance(index, int) or not -levels <= index < levels:
+            raise InvalidInputError(f"out_indices entry {index!r} is out of range; this model has {levels} feature levels "
+                                    f"(0..{levels - 1}, or -{levels}..-1)")
+        resolved.append(index % levels)
+    return tuple(sorted(set(resolved)))
 
 
 class FeatureListNet(nn.Module):
@@ -82,27 +192,21 @@ class FeatureListNet(nn.Module):
     no head or unused stage is computed. Weights stay under ``model.*``.
     """
 
-    def __init__(self, model: ZooModel, out_indices: Sequence[int] | None = None) -> None:
+    def __init__(self, model: ZooModel, out_indices: Optional[Sequence[int]] = None) -> None:
         super().__init__()
         levels = model.feature_info
-        out_indices = tuple(range(len(levels))) if out_indices is None else tuple(out_indices)
-        for i in out_indices:
-            if not -len(levels) <= i < len(levels):
-                raise InvalidInputError(
-                    f"out_indices entry {i} is out of range; this model has {len(levels)} feature levels"
-                )
-        out_indices = tuple(sorted(i % len(levels) for i in out_indices))
+        indices = resolve_out_indices(len(levels), out_indices)
         self.model = model
-        self.out_indices = out_indices
-        self.feature_info = [levels[i] for i in out_indices]
+        self.out_indices = indices
+        self.feature_info = FeatureInfo(levels, indices)
         sequence = model.feature_sequence()
-        taps = {levels[i]["module"] for i in out_indices}
-        last = max(sequence.index(levels[i]["module"]) for i in out_indices)
+        taps = {levels[i]["module"] for i in indices}
+        last = max(sequence.index(levels[i]["module"]) for i in indices)
         self._sequence = sequence[: last + 1]
         self._taps = [name in taps for name in self._sequence]
-        self.pretrained_cfg = getattr(model, "pretrained_cfg", {})
+        self.pretrained_cfg = getattr(model, "pretrained_cfg", None)
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
         outputs = []
         for name, tap in zip(self._sequence, self._taps):
             x = self.model.get_submodule(name)(x)

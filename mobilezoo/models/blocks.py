@@ -4,7 +4,6 @@ Attribute names (``conv``, ``bn``, ``se``) follow the mobile-vision layout, so s
 families that use these blocks match the public checkpoints without renaming.
 """
 
-from __future__ import annotations
 
 import math
 
@@ -99,5 +98,5 @@ class ChannelShuffle(nn.Module):
         self.groups = groups
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
+        n, c, h, w = x.size(0), x.size(1), x.size(2), x.size(3)
         return x.reshape(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)

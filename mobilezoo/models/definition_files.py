@@ -65,7 +65,7 @@ def build_from_definition_file(path: str, num_classes: int | None = None, in_cha
     model = build_fbnet(data, num_classes=classes, in_chans=in_chans, where=os.path.basename(path))
     name = data.get("name") or os.path.splitext(os.path.basename(path))[0]
     model.pretrained_cfg = default_cfg(
-        (in_chans, input_size, input_size), resize=data.get("resize"), num_classes=classes,
+        (3, input_size, input_size), resize=data.get("resize"), num_classes=classes,
         architecture=name, tag=None, family=family, definition_file=os.path.abspath(path),
-    )
+    )  # create_model adapts the channel count to the model's in_chans
     return model

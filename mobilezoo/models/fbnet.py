@@ -3,14 +3,16 @@
 An architecture definition (see :mod:`mobilezoo.models.fbnet_archs`) is data; :func:`build_fbnet`
 turns it into a network whose state-dict keys match mobile-vision's checkpoints
 (``backbone.stages.xif{S}_{B}.*``, ``head.conv.*``).
-"""
 
-from __future__ import annotations
+The last FBNetV2/V3 block (``ir_pool``) expands, pools globally and applies a 1x1 conv. As in timm, only its
+spatial part belongs to ``forward_features`` (the unpooled map, ``num_features`` channels); its pool and
+1x1 conv run in ``forward_head`` (``head_hidden_size`` channels), under the same state-dict keys.
+"""
 
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -109,11 +111,16 @@ class SkipBlock(nn.Module):
 
 
 class IRPoolBlock(nn.Module):
-    """The last FBNetV2/V3 block: 1x1 expand -> BN -> act -> global pool -> 1x1 conv -> act (no BN)."""
+    """The last FBNetV2/V3 block: 1x1 expand -> BN -> act | global pool -> 1x1 conv -> act (no BN).
+
+    ``forward`` is the spatial part (the expansion); :class:`FBNetPooledHead` runs the pool (``dw``) and the
+    last conv (``pwl``) in its head, so ``forward_features`` returns an unpooled map.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, expansion: float, act: str, options: Mapping[str, Any]):
         super().__init__()
         mid = make_divisible(in_channels * expansion, options["width_divisor"])
+        self.mid_channels = mid
         self.pw = ConvBNAct(in_channels, mid, 1, bias=options["bias"], act=act) if mid != in_channels else None
         self.dw = nn.AdaptiveAvgPool2d(1)
         self.pwl = ConvBNAct(mid, out_channels, 1, bias=options["bias"], use_bn=False, act=act)
@@ -121,7 +128,11 @@ class IRPoolBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pw is not None:
             x = self.pw(x)
-        return self.pwl(self.dw(x))
+        return x
+
+    def whole(self, x: torch.Tensor) -> torch.Tensor:
+        """The block as one unit, pooled (the latency table measures it this way)."""
+        return self.pwl(self.dw(self.forward(x)))
 
 
 class Backbone(nn.Module):
@@ -146,9 +157,10 @@ class ClassifierHead(nn.Module):
 
 
 class FBNet(ZooModel):
-    """A network of the FBNet family built from an architecture definition."""
+    """A network of the FBNet family built from an architecture definition (last block not ``ir_pool``)."""
 
     classifier_name = "head.conv"
+    __jit_ignored_attributes__ = ZooModel.__jit_ignored_attributes__ + ["blocks_spec", "options"]
 
     def __init__(self, blocks: list[BlockSpec], options: Mapping[str, Any], num_classes: int = 1000, in_chans: int = 3):
         super().__init__()
@@ -156,9 +168,11 @@ class FBNet(ZooModel):
         self.blocks_spec = blocks
         self.options = dict(options)
         self.backbone = Backbone(nn.Sequential(OrderedDict((b.name, _make_block(b, options)) for b in blocks)))
-        self.num_features = blocks[-1].out_channels
+        last = self.backbone.stages[-1]
+        self.num_features = last.mid_channels if isinstance(last, IRPoolBlock) else blocks[-1].out_channels
+        self.head_hidden_size = blocks[-1].out_channels
         self.num_classes = num_classes
-        self.head = ClassifierHead(self.num_features, num_classes)
+        self.head = ClassifierHead(self.head_hidden_size, num_classes)
         self.feature_info = _feature_levels(blocks)
         self._init_weights()
 
@@ -174,16 +188,50 @@ class FBNet(ZooModel):
     def feature_sequence(self) -> list[str]:
         return [f"backbone.stages.{b.name}" for b in self.blocks_spec]
 
+    def feature_map_size(self, input_size: Sequence[int]) -> tuple[int, ...]:
+        """Exact conv arithmetic over the blocks (FBNetV3's depthwise padding overrides shrink some maps)."""
+        sizes = [int(s) for s in input_size]
+        for block in self.blocks_spec:
+            if block.stride == 1 or POOL_OP.fullmatch(block.op):
+                continue
+            match = CONV_OP.fullmatch(block.op) or IR_OP.fullmatch(block.op)
+            kernel = int(match["k"]) if match else 1
+            padding = block.dw_padding if block.dw_padding is not None else kernel // 2
+            sizes = [(s + 2 * padding - kernel) // block.stride + 1 for s in sizes]
+        return tuple(sizes)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)
 
+    def head_hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """Layers between the features and the classifier (none here)."""
+        return x
+
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        if pre_logits:
-            return torch.flatten(self.head.avg_pool(x), 1)
-        return self.head(x)
+        pooled = self.global_pool == "avg"
+        x = self.head_hidden(x)
+        if pooled:
+            x = self.head.avg_pool(x)
+        if not pre_logits:
+            x = self.head.conv(x)  # a 1x1 conv: it also runs on an unpooled map (global_pool='')
+        return torch.flatten(x, 1) if pooled else x
 
     def make_classifier(self, num_classes: int) -> nn.Module:
-        return nn.Conv2d(self.num_features, num_classes, 1, bias=True) if num_classes > 0 else nn.Identity()
+        return nn.Conv2d(self.head_hidden_size, num_classes, 1, bias=True) if num_classes > 0 else nn.Identity()
+
+
+class FBNetPooledHead(FBNet):
+    """An FBNet whose last block is ``ir_pool``: its pool and 1x1 conv open the head.
+
+    The head pools twice, as upstream does (the block's pool, then the classifier's on the 1x1 map), so
+    the multiply-add count equals mobile-vision's ``flops_m`` to the last digit.
+    """
+
+    def head_hidden(self, x: torch.Tensor) -> torch.Tensor:
+        last = self.backbone.stages[-1]
+        if self.global_pool == "avg":
+            x = last.dw(x)
+        return last.pwl(x)
 
 
 def _make_block(spec: BlockSpec, options: Mapping[str, Any]) -> nn.Module:
@@ -253,6 +301,9 @@ def expand_blocks(arch: Mapping[str, Any], in_chans: int = 3, where: str = "defi
                 block_index += 1
     if blocks[0].op == "skip":
         raise ArchDefError(f"{where}: stage 0 must start with a conv or an ir block, not a skip")
+    pools = [b.name for b in blocks if POOL_OP.fullmatch(b.op)]
+    if pools and pools != [blocks[-1].name]:
+        raise ArchDefError(f"{where}: block {pools[0]}: ir_pool pools globally, so it can only be the last block")
     return blocks
 
 
@@ -303,7 +354,8 @@ def build_fbnet(arch: Mapping[str, Any], num_classes: int = 1000, in_chans: int 
     if estimate > MAX_PARAMS:
         raise ArchDefError(f"{where}: the definition has about {estimate:,} weights, over the limit of {MAX_PARAMS:,}; "
                            "check its channel counts, expansions and repeats")
-    return FBNet(blocks, options, num_classes=num_classes, in_chans=in_chans)
+    network = FBNetPooledHead if POOL_OP.fullmatch(blocks[-1].op) else FBNet
+    return network(blocks, options, num_classes=num_classes, in_chans=in_chans)
 
 
 def estimate_weight_params(blocks: list[BlockSpec], width_divisor: int = 8) -> int:
@@ -362,6 +414,8 @@ _PAPERS = {
     "mnv3": "arXiv:1905.02244",
 }
 _LICENSE = "Apache-2.0 (mobile-vision)"
+#: the names timm and torchvision users know MobileNetV3-Large by (same layers; their weights use other keys)
+EXTRA_ALIASES = {"mnv3": ("mobilenetv3_large_100", "mobilenet_v3_large")}
 
 
 def _paper(name: str) -> str:
@@ -404,7 +458,7 @@ def _register_all() -> None:
                                 classifier="head.conv"),
                 published=published,
                 paper=_paper(name),
-                aliases=(upstream,) if upstream.lower() != name else (),
+                aliases=((upstream,) if upstream.lower() != name else ()) + EXTRA_ALIASES.get(name, ()),
                 weights=weights,
                 description=f"{upstream} ({'2020 DMaskingNAS release' if name.startswith('dmasking') else 'mobile-vision HEAD'} definition)"
                 if not name.startswith(("fbnet_", "mnv3")) else f"{upstream} in the FBNet builder",

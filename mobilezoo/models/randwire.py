@@ -6,9 +6,8 @@ model configuration: every stage keeps its edge list in a buffer (``<stage>.wiri
 with each checkpoint and export, and loading weights trained on other wiring fails, naming the stage.
 """
 
-from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, List, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -31,7 +30,7 @@ class NodeOp(nn.Module):
         self.pointwise = nn.Conv2d(in_channels, channels, 1, bias=False)
         self.bn = nn.BatchNorm2d(channels)
 
-    def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+    def forward(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         if self.edge_weights is None:
             x = inputs[0]
         else:
@@ -45,12 +44,18 @@ class NodeOp(nn.Module):
 class RandomStage(nn.Module):
     """A stage wired by ``graph``: input nodes (stride 2) read the stage input; outputs are averaged."""
 
+    __jit_ignored_attributes__ = ["stage_graph"]
+    # class-level types for TorchScript (an input node's empty list gives it nothing to infer from)
+    predecessors: List[List[int]]
+    output_nodes: List[int]
+
     def __init__(self, graph: Graph, in_channels: int, channels: int) -> None:
         super().__init__()
         dag = to_dag(graph)
-        self.graph = graph
-        self.predecessors = dag.predecessors
-        self.output_nodes = dag.outputs
+        self.stage_graph = graph  # not `graph`: a scripted module has its own `graph`
+        # plain lists of ints: TorchScript compiles the wiring loop over them
+        self.predecessors = [list(p) for p in dag.predecessors]
+        self.output_nodes = list(dag.outputs)
         self.nodes = nn.ModuleList(
             NodeOp(
                 max(1, len(preds)),
@@ -63,9 +68,10 @@ class RandomStage(nn.Module):
         self.register_buffer("wiring", torch.tensor(graph.edges, dtype=torch.int64).reshape(-1, 2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outputs: list[torch.Tensor] = []
-        for node, preds in zip(self.nodes, self.predecessors):  # index order is a topological order
-            outputs.append(node([x]) if not preds else node([outputs[p] for p in preds]))
+        outputs: List[torch.Tensor] = []
+        for index, node in enumerate(self.nodes):  # index order is a topological order
+            preds = self.predecessors[index]
+            outputs.append(node([x]) if len(preds) == 0 else node([outputs[p] for p in preds]))
         result = outputs[self.output_nodes[0]]
         for index in self.output_nodes[1:]:
             result = result + outputs[index]
@@ -79,9 +85,14 @@ def _conv_bn(in_channels: int, out_channels: int, kernel: int, stride: int, relu
 
 
 class RandWire(ZooModel):
-    """RandWire classifier in the small or regular regime (paper Table 1)."""
+    """RandWire classifier in the small or regular regime (paper Table 1).
+
+    Both regimes have modules ``conv1``..``conv5``: the small one a plain ``conv2`` and random ``conv3-5``,
+    the regular one random ``conv2-5``.
+    """
 
     classifier_name = "fc"
+    __jit_ignored_attributes__ = ZooModel.__jit_ignored_attributes__ + ["wiring_config", "_sequence"]
 
     def __init__(
         self,
@@ -124,7 +135,7 @@ class RandWire(ZooModel):
         )
         sequence.append("head_conv")
         self._sequence = sequence
-        self.num_features = 1280
+        self.num_features = self.head_hidden_size = 1280
         self.num_classes = num_classes
         self.fc = self.make_classifier(num_classes)
         for module in self.modules():
@@ -134,12 +145,21 @@ class RandWire(ZooModel):
     def feature_sequence(self) -> list[str]:
         return list(self._sequence)
 
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv5(self.conv4(self.conv3(self.conv2(self.conv1(x)))))
+        return self.head_conv(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        if self.global_pool == "avg":
+            x = torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
+        return x if pre_logits else self.fc(x)
+
     def random_stages(self) -> dict[str, RandomStage]:
         return {name: m for name, m in self.named_children() if isinstance(m, RandomStage)}
 
     def wiring(self) -> dict[str, Any]:
         """The full wiring: generator settings plus every stage's graph (JSON-able)."""
-        return {**self.wiring_config, "stages": {n: s.graph.to_dict() for n, s in self.random_stages().items()}}
+        return {**self.wiring_config, "stages": {n: s.stage_graph.to_dict() for n, s in self.random_stages().items()}}
 
     def check_wiring(self, state: Mapping[str, torch.Tensor]) -> None:
         """Raise if a state dict was trained on other wiring, naming the first stage that differs."""
@@ -152,7 +172,11 @@ class RandWire(ZooModel):
                     "model with the checkpoint's seed, or use mobilezoo.models.randwire.from_state_dict()"
                 )
 
-    check_checkpoint = check_wiring  # called by mobilezoo's loaders before any shape check
+    def check_checkpoint(self, state: Mapping[str, torch.Tensor]) -> None:
+        self.check_wiring(state)  # mobilezoo's loaders call this before any shape check
+
+    def export_config(self) -> dict[str, Any]:
+        return {"wiring": self.wiring()}  # the exported graph is exactly this wiring
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
         self.check_wiring(state_dict)

@@ -5,7 +5,6 @@ module names follow torchvision's ResNet (``conv1``, ``layer1.0.conv2``, ``fc``,
 state dicts load strictly. Stride sits on the grouped 3x3 conv ("ResNet v1.5"), as in torchvision.
 """
 
-from __future__ import annotations
 
 import torch
 from torch import nn
@@ -77,7 +76,7 @@ class ResNeXt(ZooModel):
                 {"module": f"layer{index + 1}", "num_chs": channels, "reduction": 4 * 2**index}
             )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.num_features = channels
+        self.num_features = self.head_hidden_size = channels
         self.num_classes = num_classes
         self.fc = self.make_classifier(num_classes)
         self._init_weights(zero_init_residual)
@@ -97,8 +96,14 @@ class ResNeXt(ZooModel):
     def feature_sequence(self) -> list[str]:
         return ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"]
 
-    def pool(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.flatten(self.avgpool(x), 1)
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        if self.global_pool == "avg":
+            x = torch.flatten(self.avgpool(x), 1)
+        return x if pre_logits else self.fc(x)
 
 
 # --- registry entries -------------------------------------------------------------------------------

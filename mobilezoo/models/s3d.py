@@ -13,9 +13,10 @@ the final (2,7,7) average pool shrink to the feature map when it is smaller, so 
 Accuracy of the published weights is only known for their training clip length.
 """
 
-from __future__ import annotations
 
 import contextlib
+from typing import List, Optional, Tuple
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -48,7 +49,12 @@ class BetaBatchNorm3d(nn.BatchNorm3d):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x) + self.bias.view(1, -1, 1, 1, 1)
+        # BatchNorm3d's own forward, spelled out without super() so TorchScript compiles it
+        if self.training and self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+        normalised = F.batch_norm(x, self.running_mean, self.running_var, None, None,
+                                  self.training or self.running_mean is None, self.momentum, self.eps)
+        return normalised + self.bias.view(1, -1, 1, 1, 1)
 
 
 class ConvBNReLU3d(nn.Sequential):
@@ -79,7 +85,28 @@ class SepConv3d(nn.Sequential):
         super().__init__(spatial, temporal)
 
 
-class ShrinkingMaxPool3d(nn.MaxPool3d):
+def shrunk_windows(sizes: List[int], kernel: List[int], stride: List[int]) -> Tuple[List[int], List[int]]:
+    """A pooling window and stride no larger than the map (short or small clips)."""
+    return ([min(k, n) for k, n in zip(kernel, sizes)], [min(s, n) for s, n in zip(stride, sizes)])
+
+
+def shrinking_max_pool3d(x: torch.Tensor, kernel: List[int], stride: List[int], padding: List[int]) -> torch.Tensor:
+    """max_pool3d whose window shrinks to the map when the map is smaller."""
+    window, step = shrunk_windows([x.size(2), x.size(3), x.size(4)], kernel, stride)
+    return F.max_pool3d(x, window, step, padding)
+
+
+def head_avg_pool3d(x: torch.Tensor, window: List[int]) -> torch.Tensor:
+    """The head's average pool with its window shrunk to the map."""
+    return F.avg_pool3d(x, shrunk_windows([x.size(2), x.size(3), x.size(4)], window, [1, 1, 1])[0], stride=1)
+
+
+# torch.fx keeps these size-dependent functions as single calls instead of tracing into them
+torch.fx.wrap("shrinking_max_pool3d")
+torch.fx.wrap("head_avg_pool3d")
+
+
+class ShrinkingMaxPool3d(nn.Module):
     """Max pool whose window shrinks to the input when the input is smaller (short clips); otherwise as
     nn.MaxPool3d, so long clips give torchvision's result exactly.
 
@@ -87,17 +114,28 @@ class ShrinkingMaxPool3d(nn.MaxPool3d):
     constants, not sizes read from the traced tensor.
     """
 
-    fixed: tuple | None = None
+    __jit_ignored_attributes__ = ["fixed"]
 
-    def windows(self, x: torch.Tensor) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        if self.fixed is not None:
-            return self.fixed
-        sizes = x.shape[2:]
-        return (tuple(min(k, n) for k, n in zip(self.kernel_size, sizes)), tuple(min(s, n) for s, n in zip(self.stride, sizes)))
+    def __init__(self, kernel_size: int, stride: int, padding: int = 0) -> None:
+        super().__init__()
+        self.kernel_size = [kernel_size] * 3
+        self.stride = [stride] * 3
+        self.padding = [padding] * 3
+        self.fixed = None  # (kernel, stride) while an exporter traces; Python-only (ignored by TorchScript)
+
+    def windows(self, x: torch.Tensor) -> Tuple[List[int], List[int]]:
+        return shrunk_windows([x.size(2), x.size(3), x.size(4)], self.kernel_size, self.stride)
+
+    @torch.jit.unused
+    def _fixed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        kernel, stride = self.fixed
+        return F.max_pool3d(x, kernel, stride, self.padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        kernel, stride = self.windows(x)
-        return F.max_pool3d(x, kernel, stride, self.padding)
+        if not torch.jit.is_scripting():
+            if self.fixed is not None:  # set only while an exporter traces
+                return self._fixed_forward(x)
+        return shrinking_max_pool3d(x, self.kernel_size, self.stride, self.padding)
 
 
 class FeatureGating(nn.Module):
@@ -127,7 +165,10 @@ class SepInception(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branches = [self.branch0(x), self.branch1(x), self.branch2(x), self.branch3(x)]
         if self.gates is not None:
-            branches = [gate(b) for gate, b in zip(self.gates, branches)]
+            gated: List[torch.Tensor] = []
+            for index, gate in enumerate(self.gates):
+                gated.append(gate(branches[index]))
+            branches = gated
         return torch.cat(branches, 1)
 
 
@@ -135,6 +176,8 @@ class S3D(ZooModel):
     """S3D (``gating=False``, torchvision layout) or S3D-G (``gating=True``, TF layout)."""
 
     classifier_name = "classifier.1"
+    __jit_ignored_attributes__ = ZooModel.__jit_ignored_attributes__ + ["_head_window"]
+    HEAD_WINDOW = (2, 7, 7)  # the published average pool before the classifier
 
     def __init__(self, num_classes: int = 400, gating: bool = False, dropout: float = 0.2, in_chans: int = 3,
                  first_temporal_kernel: int = 3) -> None:
@@ -161,7 +204,7 @@ class S3D(ZooModel):
             if name == "4b":
                 layers.append(nn.MaxPool3d(3, 2, 1))
             if name == "5b":
-                layers.append(ShrinkingMaxPool3d((2, 2, 2), (2, 2, 2), 0))
+                layers.append(ShrinkingMaxPool3d(2, 2, 0))
             block = SepInception(channels, spec, gating, tf_style)
             layers.append(block)
             channels = block.out_channels
@@ -169,11 +212,11 @@ class S3D(ZooModel):
                 self.feature_info.append({"module": f"features.{len(layers) - 1}", "num_chs": channels,
                                           "reduction": {"3c": 8, "4f": 16, "5c": 32}[name]})
         self.features = nn.Sequential(*layers)
-        self.num_features = channels
+        self.num_features = self.head_hidden_size = channels
         self.num_classes = num_classes
         self.classifier = nn.Sequential(nn.Dropout(dropout), self.make_classifier(num_classes))
         self.gating = gating
-        self._head_window: tuple[int, int, int] | None = None
+        self._head_window = None  # Optional[List[int]], fixed by static_shapes while an exporter traces
 
     def make_classifier(self, num_classes: int) -> nn.Module:
         return nn.Conv3d(self.num_features, num_classes, 1, bias=True) if num_classes > 0 else nn.Identity()
@@ -184,13 +227,16 @@ class S3D(ZooModel):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
 
-    @staticmethod
-    def head_window(features: torch.Tensor) -> tuple[int, int, int]:
+    @classmethod
+    def head_window(cls, features: torch.Tensor) -> List[int]:
         """The (2, 7, 7) average-pool window as published, shrunk to the map for short or small clips."""
-        return min(2, features.shape[2]), min(7, features.shape[3]), min(7, features.shape[4])
+        return shrunk_windows(list(features.shape[2:]), list(cls.HEAD_WINDOW), [1, 1, 1])[0]
 
     def _pool(self, x: torch.Tensor) -> torch.Tensor:
-        return F.avg_pool3d(x, self._head_window or self.head_window(x), stride=1)
+        if not torch.jit.is_scripting():
+            if self._head_window is not None:  # set only while an exporter traces
+                return F.avg_pool3d(x, self._head_window, stride=1)
+        return head_avg_pool3d(x, [2, 7, 7])
 
     @contextlib.contextmanager
     def static_shapes(self, example: torch.Tensor):
@@ -217,10 +263,12 @@ class S3D(ZooModel):
             self._head_window = None
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = self._pool(x)
-        if pre_logits:
-            return x.mean(dim=(2, 3, 4))
-        return self.classifier(x).mean(dim=(2, 3, 4))
+        pooled = self.global_pool == "avg"
+        if pooled:
+            x = self._pool(x)
+        if not pre_logits:
+            x = self.classifier(x)  # a 1x1x1 conv: it also runs on an unpooled map (global_pool='')
+        return x.mean(dim=[2, 3, 4]) if pooled else x
 
 
 _VIDEO_CFG = dict(resize_mode="square", antialias=False, mean=KINETICS_MEAN, std=KINETICS_STD, first_conv="features.0", classifier="classifier.1",

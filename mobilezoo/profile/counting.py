@@ -15,6 +15,7 @@ import contextlib
 import io
 import logging
 import math
+import warnings
 from collections import Counter
 from typing import Any, Sequence
 
@@ -75,7 +76,9 @@ def profile_model(
     ``depth=None`` gives one table row per block of ``forward_features`` plus the classifier;
     ``depth=N`` gives every module N levels deep.
     """
-    from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
+    with warnings.catch_warnings():  # fvcore scripts helpers at import; torch warns TorchScript is deprecated
+        warnings.simplefilter("ignore", FutureWarning)
+        from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
 
     was_training = model.training
     model.eval()
@@ -91,7 +94,9 @@ def profile_model(
                 ) from None
             # fvcore logs each skipped op through logging and prints tracer warnings: keep them quiet
             logging.getLogger("fvcore").setLevel(logging.ERROR)
-            with contextlib.redirect_stderr(io.StringIO()):
+            # fvcore traces with torch.jit, which warns that TorchScript is deprecated: not the user's concern
+            with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
                 flops = FlopCountAnalysis(model, sample)
                 flops.set_op_handle(**{op: _elementwise_handle for op in ELEMENTWISE_OPS})
                 flops.unsupported_ops_warnings(False)

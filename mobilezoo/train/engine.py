@@ -22,6 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import CheckpointError, InvalidInputError
 from ..fileio import atomic_path, ensure_writable_dir, scratch_files
+from ..pretrained_cfg import PretrainedCfg
 from .config import TrainConfig
 from .distributed import DistInfo, init_distributed
 from .optim import ModelEMA, build_optimizer, cosine_with_warmup
@@ -97,12 +98,12 @@ def build_data(config: TrainConfig, cfg: dict[str, Any]) -> tuple[torch.utils.da
     return load(root / "train", cfg, config.limit_train), load(root / "val", cfg, config.limit_eval)
 
 
-def data_cfg(config: TrainConfig, model_cfg: dict[str, Any]) -> dict[str, Any]:
-    """The preprocessing the run trains with; it becomes the trained weights' pretrained cfg."""
+def data_cfg(config: TrainConfig, model_cfg: PretrainedCfg) -> PretrainedCfg:
+    """The model's cfg with the preprocessing the run trains with; it becomes the trained weights' cfg."""
     if config.dataset == "fashion_mnist":
         from ..data.fashion_mnist import fmnist_cfg
 
-        return fmnist_cfg(config.input_size)
+        return fmnist_cfg(model_cfg, config.input_size)
     from ..data.folders import clip_folder_cfg, folder_cfg
 
     if config.dataset == "clips":
@@ -126,7 +127,7 @@ class Trainer:
         np.random.seed(config.seed)
         random.seed(config.seed)
         self.model = create_model(config.model, num_classes=config.num_classes, **config.model_kwargs)
-        self.cfg = {**self.model.pretrained_cfg, **data_cfg(config, self.model.pretrained_cfg)}
+        self.cfg = data_cfg(config, self.model.pretrained_cfg)
         self.model.pretrained_cfg = self.cfg
         self.model.to(self.device)
         if config.channels_last:

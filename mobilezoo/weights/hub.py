@@ -35,7 +35,7 @@ from torch import nn
 from ..errors import CheckpointError, InvalidInputError
 from ..fileio import atomic_path, check_regular_file, file_lock, sha256_of
 from ..registry import ModelEntry, WeightEntry
-from .loading import load_state_dict_strict, read_checkpoint
+from .loading import adapt_input_conv, extract_state_dict, load_state_dict_strict, read_checkpoint
 
 PACKAGED_DIR = Path(__file__).parent / "files"
 #: torch.hub's convention: ``name-<hex>.ext``, the hex digits being a prefix of the file's sha256
@@ -129,7 +129,7 @@ def verify_cached(path: Path, weight: WeightEntry) -> None:
                               "load again to re-download")
 
 
-def download(url: str, target: Path, weight: WeightEntry, progress: bool = True) -> Path:
+def download(url: str, target: Path, weight: WeightEntry, progress: bool = True, label: str = "NAME.TAG") -> Path:
     """Download ``url`` to ``target`` atomically; the hash is checked and recorded before the rename."""
     from ..progress import progress_bar
 
@@ -155,7 +155,7 @@ def download(url: str, target: Path, weight: WeightEntry, progress: bool = True)
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise CheckpointError(f"cannot download {url} ({reason}); download it by hand and run "
-                                  "`mobilezoo weights import FILE --model NAME.TAG`") from None
+                                  f"`mobilezoo weights import FILE --model {label}`") from None
     return target
 
 
@@ -189,7 +189,7 @@ def locate(entry: ModelEntry, tag: str, allow_download: bool = True) -> Path:
             raise CheckpointError(f"MOBILEZOO_OFFLINE is set: not downloading {weight.url}; download it by hand and run "
                                   f"`mobilezoo weights import FILE --model {entry.name}.{tag}`")
         if allow_download:
-            return download(weight.url, cached, weight)
+            return download(weight.url, cached, weight, label=f"{entry.name}.{tag}")
     raise CheckpointError(
         f"weights {entry.name}.{tag} are not on this machine; download {weight.url or weight.file} by hand and run "
         f"`mobilezoo weights import FILE --model {entry.name}.{tag}`"
@@ -199,7 +199,8 @@ def locate(entry: ModelEntry, tag: str, allow_download: bool = True) -> Path:
 def load_pretrained(model: nn.Module, entry: ModelEntry, tag: str) -> nn.Module:
     """Load the weights of ``entry.tag`` into ``model`` (strict, weights-only or safetensors).
 
-    A cached download that cannot be read is deleted, so the next load fetches it again.
+    The stem is adapted when the model takes other input channels; ``model.pretrained_cfg.weights`` records
+    the file and its sha256. A cached download that cannot be read is deleted, so the next load fetches it again.
     """
     path = locate(entry, tag)
     try:
@@ -209,31 +210,8 @@ def load_pretrained(model: nn.Module, entry: ModelEntry, tag: str) -> nn.Module:
             _discard(path)
             raise CheckpointError(f"{exc} (the cached file was deleted; load again to re-download)") from None
         raise
-    return load_state_dict_strict(model, state)
-
-
-def import_weights(source: str | os.PathLike, name: str) -> Path:
-    """Check a hand-downloaded checkpoint against the model, convert it, and store it for ``name`` (NAME.TAG)."""
-    from safetensors.torch import save_file
-
-    from ..factory import create_model
-    from ..registry import resolve
-
-    source = check_regular_file(source, "checkpoint")
-    entry, tag = resolve(name)
-    if tag is None:
-        raise CheckpointError(f"say which weights these are: --model {entry.name}.<tag> (tags: {', '.join(entry.weights) or 'none'})")
-    weight = entry.weights[tag]
-    problem = _hash_problem(source, weight, sha256_of(source))
-    if problem:
-        raise CheckpointError(f"'{source}' is not the file registered for {entry.name}.{tag} ({problem})")
-    model = create_model(entry.name, num_classes=weight.num_classes, **weight.model_kwargs)
-    load_state_dict_strict(model, read_checkpoint(source))
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    target = imported_path(entry, tag)
-    with file_lock(target):
-        with atomic_path(target) as temporary:
-            save_file(state, str(temporary), metadata={"source": source.name, "model": f"{entry.name}.{tag}"})
-            digest = sha256_of(temporary)
-            _record_hash(target, digest)  # before the rename: an imported file without its record is discarded
-    return target
+    load_state_dict_strict(model, adapt_input_conv(model, extract_state_dict(state)))
+    cfg = getattr(model, "pretrained_cfg", None)
+    if cfg is not None:
+        cfg.weights = f"{entry.name}.{tag} ({path.name}, sha256 {sha256_of(path)[:16]})"
+    return model

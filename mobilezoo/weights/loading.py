@@ -109,6 +109,29 @@ def check_compatible(model: nn.Module, state: Mapping[str, torch.Tensor]) -> Non
             raise CheckpointError(f"checkpoint tensor '{key}' contains NaN or Inf values; the file is damaged")
 
 
+def adapt_input_conv(model: nn.Module, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Fit pretrained stem weights to a model built with other input channels (timm's rule).
+
+    One channel: the weight summed over the input channels, so a grey image gives what its replicated RGB
+    gave. N channels: the weight repeated along the input channels and scaled by old/N, so activations
+    keep their scale.
+    """
+    convs = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    name = next((n for n, m in model.named_modules() if isinstance(m, convs)), None)
+    key = f"{name}.weight"
+    expected = model.state_dict().get(key)
+    weight = state.get(key)
+    if expected is None or weight is None or weight.shape == expected.shape or weight.shape[2:] != expected.shape[2:]:
+        return dict(state)
+    old, new = weight.shape[1], expected.shape[1]
+    if new == 1:
+        adapted = weight.float().sum(dim=1, keepdim=True)
+    else:
+        repeats = -(-new // old)
+        adapted = weight.float().repeat(1, repeats, *([1] * (weight.dim() - 2)))[:, :new] * (old / new)
+    return {**state, key: adapted.to(weight.dtype)}
+
+
 def load_state_dict_strict(model: nn.Module, checkpoint: str | os.PathLike | Mapping[str, Any]) -> nn.Module:
     """Load a checkpoint file or dict into ``model`` strictly.
 

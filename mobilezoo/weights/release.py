@@ -7,12 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ..fileio import sha256_of, write_json_atomic
+from ..pretrained_cfg import PretrainedCfg
 
-PREPROCESSING = ("input_size", "resize", "crop_pct", "crop_mode", "resize_mode", "interpolation", "antialias",
-                 "mean", "std", "input_adaptation")
-
-
-def release_record(weights_path: Path, name: str, cfg: dict[str, Any], metrics: dict[str, Any], recipe: str,
+def release_record(weights_path: Path, name: str, cfg: PretrainedCfg, metrics: dict[str, Any], recipe: str,
                    recipe_config: dict[str, Any], model_kwargs: dict[str, Any]) -> dict[str, Any]:
     architecture, _, tag = name.partition(".")
     return {
@@ -21,12 +18,12 @@ def release_record(weights_path: Path, name: str, cfg: dict[str, Any], metrics: 
         "file": weights_path.name,
         "sha256": sha256_of(weights_path),
         "size_bytes": os.path.getsize(weights_path),
-        "dataset": cfg.get("dataset", ""),
-        "num_classes": cfg["num_classes"],
-        "class_names": cfg.get("class_names"),
+        "dataset": cfg.dataset,
+        "num_classes": cfg.num_classes,
+        "class_names": list(cfg.class_names) if cfg.class_names else None,
         "metrics": {"top1": round(metrics["eval_top1"], 2), "test_samples": metrics.get("eval_samples"),
                     "epochs": metrics.get("epoch"), "note": "EMA weights, full test split, measured by the training run"},
-        "cfg": {k: cfg[k] for k in PREPROCESSING if k in cfg},
+        "cfg": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.preprocessing().items()},
         "model_kwargs": model_kwargs,
         "recipe": recipe,
         "recipe_config": recipe_config,
