@@ -1,0 +1,78 @@
+#!/usr/bin/env python
+"""Extend the shipped latency table to every FBNet-family model at its native resolution, then check it.
+
+1. Load the table `lut_validation.py` built over the search space (results/lut_onnxruntime_1t.json).
+2. For each registered FBNet-family model: build it, re-estimate its BN statistics on random input (so no
+   layer is degenerate), and measure every block the table lacks (ONNX Runtime, --threads).
+3. Measure each whole model in ONNX Runtime and compare with the table's prediction (the blocks of a zoo
+   model are measured in isolation, the model as a whole: the same check as the held-out validation).
+
+    python benchmarks/lut_zoo_coverage.py [--threads 1]
+Writes the extended table in place and results/lut_zoo_coverage.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import time
+
+from tqdm import tqdm
+
+import mobilezoo
+from mobilezoo.bench.lut import LatencyTable, fbnet_blocks, measure_onnxruntime, prediction_quality
+from mobilezoo.models.calibration import recalibrate_bn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    path = os.path.join(HERE, "results", f"lut_onnxruntime_{args.threads}t.json")
+    table = LatencyTable.load(path)
+    before = len(table.entries)
+    started = time.perf_counter()
+    names = [n for n in mobilezoo.list_models() if mobilezoo.get_pretrained_cfg(n).family == "fbnet"]
+    models = {}
+    for name in tqdm(names, desc="measuring zoo blocks"):
+        model = mobilezoo.create_model(name).eval()
+        shape = tuple(model.pretrained_cfg.input_size)
+        recalibrate_bn(model, (2, *shape))
+        table.add(fbnet_blocks(model, shape))
+        models[name] = (model, shape)
+    table.save(path)
+    rows, predicted, measured = [], [], []
+    for name, (model, shape) in tqdm(models.items(), desc="whole models"):
+        p = table.predict(fbnet_blocks(model, shape))
+        m = measure_onnxruntime(model, (1, *shape), args.threads, warmup=10, iters=40)
+        predicted.append(p)
+        measured.append(m)
+        rows.append({"model": name, "input": [1, *shape], "predicted_ms": round(p, 4), "measured_ms": round(m, 4),
+                     "error_pct": round(100 * (p - m) / m, 2)})
+    quality = prediction_quality(predicted, measured)
+    record = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "host_cpu": table.host_cpu,
+              "runtime": table.runtime, "threads": args.threads, "entries_before": before,
+              "entries_after": len(table.entries), "wall_seconds": round(time.perf_counter() - started, 1),
+              "weights": "random init (torch seed at creation) with BN statistics re-estimated on random input, seed 0",
+              "command": "python benchmarks/lut_zoo_coverage.py --threads 1", "quality": quality, "models": rows}
+    with open(os.path.join(HERE, "results", "lut_zoo_coverage.json"), "w") as handle:
+        json.dump(record, handle, indent=2)
+    lines = ["# Latency table coverage of the zoo", "",
+             f"{record['date']}; {record['host_cpu']}; ONNX Runtime, {args.threads} thread(s); each model at its native size.",
+             f"Table entries: {before} (search space) -> {len(table.entries)} (with every FBNet-family model's blocks).", "",
+             f"Whole-model check ({len(rows)} models): Spearman {quality['spearman']:.4f}, RMSPE {quality['rmspe_pct']:.2f}%, "
+             f"{quality['within_10pct']:.0%} within ±10%.", "",
+             "| model | input | predicted ms | measured ms | error |", "|---|---|---|---|---|"]
+    lines += [f"| {r['model']} | {'x'.join(map(str, r['input']))} | {r['predicted_ms']:.3f} | {r['measured_ms']:.3f} | "
+              f"{r['error_pct']:+.1f}% |" for r in rows]
+    with open(os.path.join(HERE, "results", "lut_zoo_coverage.md"), "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    print(json.dumps(quality))
+
+
+if __name__ == "__main__":
+    main()
