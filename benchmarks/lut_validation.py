@@ -25,7 +25,7 @@ from tqdm import tqdm
 from mobilezoo.bench.lut import LatencyTable, fbnet_blocks, measure_onnxruntime, prediction_quality
 from mobilezoo.bench.runtimes import host_cpu
 from mobilezoo.bench.search_space import all_blocks_archs, sample
-from mobilezoo.models.calibration import recalibrate_bn
+from mobilezoo.bench.weights import synthetic_weights
 from mobilezoo.models.fbnet import build_fbnet
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,14 +42,14 @@ def main() -> None:
     table = LatencyTable(threads=args.threads, host_cpu=host_cpu())
     builders = all_blocks_archs(args.size)
     for arch in tqdm(builders, desc="measuring blocks"):
-        model = recalibrate_bn(build_fbnet(arch), (2, *shape))
+        model = synthetic_weights(build_fbnet(arch), shape, seed=0)
         table.add(fbnet_blocks(model, shape))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     table.save(os.path.join(HERE, "results", f"lut_onnxruntime_{args.threads}t.json"))
     rng = random.Random(args.seed)
     predicted, measured, rows = [], [], []
     for index in tqdm(range(args.networks), desc="held-out networks"):
-        model = recalibrate_bn(build_fbnet(sample(rng, args.size)), (2, *shape))
+        model = synthetic_weights(build_fbnet(sample(rng, args.size)), shape, seed=index)
         blocks = fbnet_blocks(model, shape)
         p = table.predict(blocks)
         m = measure_onnxruntime(model, (1, *shape), args.threads, warmup=10, iters=40)

@@ -109,3 +109,20 @@ def test_latency_cli(tmp_path, capsys):
     assert "predicted latency" in capsys.readouterr().out
     assert main(["bench", "fbnetv2_f1", "--runtime", "tensorrt"]) == 2
     assert "unknown runtime 'tensorrt'" in capsys.readouterr().err
+
+
+def test_every_benchmarked_network_follows_the_weights_rule():
+    """No all-zero parameter or statistic in any family as benchmarked (zero residual branches let runtimes skip work),
+    and every record says which weights ran."""
+    from mobilezoo.bench.weights import representative_model, zero_tensors
+
+    assert "backbone.stages.xif2_1.pwl.bn.weight" in zero_tensors(mobilezoo.create_model("fbnetv2_f1"))  # the hazard
+    for name in ("fbnetv2_f1", "fbnetv3_a", "dmasking_f1", "mnv3", "fbnet_a", "resnext50_32x4d", "randwire_ws_small",
+                 "s3d", "s3d_g", "fbnetv2_f1.fmnist"):
+        video = name.startswith("s3d")
+        model = representative_model(name, (3, 4, 32, 32) if video else None)
+        assert zero_tensors(model) == [], name
+        expected = "fbnetv2_f1.fmnist (" if "." in name else "synthetic, seed 0"
+        assert model.pretrained_cfg.weights.startswith(expected), name
+    record = benchmark(representative_model("fbnetv2_f1"), "eager", (3, 32, 32), warmup=1, iters=2)
+    assert record["weights"] == "synthetic, seed 0"

@@ -211,3 +211,33 @@ def test_bundle_pipeline(tmp_path):
     bad = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "export", "run.py"), "--profile", "watch",
                           "--models", "fbnetv2_f1", "--out", str(tmp_path)], capture_output=True, text=True)
     assert bad.returncode == 2 and "export profile 'watch' not found" in bad.stderr
+
+
+@torch.no_grad()
+def test_channel_padding_is_exact_and_reaches_multiples_of_eight():
+    from mobilezoo.export.channel_padding import needs_padding, pad_channels
+    from mobilezoo.models.calibration import recalibrate_bn
+
+    model = recalibrate_bn(mobilezoo.create_model("dmasking_f1").eval(), (2, 3, 64, 64))
+    for module in model.modules():  # trained-like scales: no channel may hide behind a zero gamma
+        if isinstance(module, torch.nn.BatchNorm2d):
+            torch.nn.init.uniform_(module.weight, 0.5, 1.5)
+    assert needs_padding(model)
+    padded = pad_channels(model)
+    convs = [m for m in padded.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(c.out_channels % 8 == 0 for c in convs[:-1]) and all(c.in_channels % 8 == 0 for c in convs[1:])
+    assert convs[0].in_channels == 3 and convs[-1].out_channels == 1000  # input and classes keep their sizes
+    x = torch.randn(2, 3, 64, 64)
+    expected = model(x)
+    assert (padded(x) - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert not needs_padding(mobilezoo.create_model("fbnetv2_f1"))  # already multiples of 8
+    assert not needs_padding(mobilezoo.create_model("fbnet_a"))  # channel shuffles: padding would not be exact
+
+
+def test_onnx_export_of_a_width_divisor_one_network_is_padded_and_verified(tmp_path):
+    from mobilezoo.models.calibration import recalibrate_bn
+
+    model = recalibrate_bn(mobilezoo.create_model("dmasking_f1").eval(), (2, 3, 64, 64))
+    entry = export(model, "onnx", tmp_path, input_size=64, seed=0).entry
+    assert "zero-padded to multiples of 8" in entry["export_info"]["channel_padding"]
+    assert entry["status"] == "verified" and max(c["max_rel"] for c in entry["checks"]) < 1e-4

