@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Sequence
 
@@ -10,7 +11,8 @@ import torch
 from .errors import InvalidInputError
 
 #: upper limits on sizes a user can ask for: far above any phone model's needs, far below what exhausts memory
-MAX_SIDE, MAX_FRAMES, MAX_CHANNELS = 4096, 1024, 64
+MAX_SIDE, MAX_FRAMES, MAX_CHANNELS = 4096, 1024, 4096
+MAX_ELEMENTS = 2**28  # per sample: 1 GiB of float32
 MAX_BATCH, MAX_THREADS, MAX_ITERS = 1024, 256, 1_000_000
 
 
@@ -69,6 +71,9 @@ def parse_input_size(value: str | int | Sequence[int] | None, default: Sequence[
     for size, (what, limit) in zip(shape, limits):
         if size > limit:
             raise InvalidInputError(f"input size '{value}': {what} {size} is over the limit of {limit}")
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise InvalidInputError(f"input size '{value}' has {math.prod(shape):,} values per sample, over the limit of "
+                                f"{MAX_ELEMENTS:,}; give a smaller size")
     return shape
 
 

@@ -126,3 +126,16 @@ def test_every_benchmarked_network_follows_the_weights_rule():
         assert model.pretrained_cfg.weights.startswith(expected), name
     record = benchmark(representative_model("fbnetv2_f1"), "eager", (3, 32, 32), warmup=1, iters=2)
     assert record["weights"] == "synthetic, seed 0"
+
+
+def test_latency_refuses_a_table_of_another_runtime(tmp_path, capsys):
+    from mobilezoo.cli.main import main
+
+    from .conftest import REPO_ROOT
+
+    data = json.loads(open(f"{REPO_ROOT}/benchmarks/results/lut_onnxruntime_1t.json").read())
+    data["runtime"] = "tflite"
+    (tmp_path / "tflite.json").write_text(json.dumps(data))
+    assert main(["latency", "fbnetv2_f1", "--lut", str(tmp_path / "tflite.json")]) == 2
+    err = capsys.readouterr().err
+    assert "measured in tflite, not onnxruntime" in err and err.count("\n") == 1

@@ -124,6 +124,8 @@ def benchmark(
         "first_ms": round(first_ms, 3),
         "warmup": warmup,
         **stats.to_dict(),
+        # achieved arithmetic rate: 2 FLOPs per multiply-add, the whole batch, at the median latency
+        "gflops_per_s": round(2 * macs * batch / (stats.p50_ms * 1e-3) / 1e9, 3) if macs else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "host_cpu": host_cpu(),
         "host": {"machine": platform.machine(), "system": platform.platform(), "python": platform.python_version()},
@@ -133,4 +135,4 @@ def benchmark(
 
 RECORD_KEYS = ("model", "weights", "runtime", "format", "precision", "runtime_version", "threads_requested", "threads_used",
                "input_shape", "macs", "params", "load_ms", "first_ms", "warmup", "iters", "mean_ms", "std_ms", "min_ms",
-               "p50_ms", "p90_ms", "p99_ms", "max_ms", "peak_rss_mb", "host_cpu", "host", "date")
+               "p50_ms", "p90_ms", "p99_ms", "max_ms", "gflops_per_s", "peak_rss_mb", "host_cpu", "host", "date")

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..models.calibration import recalibrate_bn
+from ..pretrained_cfg import PretrainedCfg
 
 
 @torch.no_grad()
@@ -39,7 +40,7 @@ def synthetic_weights(model: nn.Module, input_shape: Sequence[int], seed: int = 
         if buffer.is_floating_point() and not buffer.count_nonzero():
             buffer.add_(torch.randn(buffer.shape, generator=generator) * 0.02)
     cfg = getattr(model, "pretrained_cfg", None)
-    if cfg is not None:
+    if isinstance(cfg, PretrainedCfg):  # (a timm model carries a plain dict; its caller records the weights)
         cfg.weights = f"synthetic, seed {seed}"
     return model.eval()
 

@@ -17,6 +17,8 @@ def add_latency(verbs: Any) -> None:
     p.add_argument("--lut", required=True, help="latency table JSON (read; written with --build-lut)")
     p.add_argument("--build-lut", action="store_true", help="measure this network's missing blocks into --lut first")
     p.add_argument("--threads", type=int, default=1, help="threads for new measurements (default 1)")
+    p.add_argument("--runtime", default="onnxruntime",
+                   help="the runtime to predict for; a table built for another runtime is refused (default onnxruntime)")
     p.add_argument("--input-size", help="input size (default: the model's native one)")
     p.set_defaults(run=run_latency)
 
@@ -32,6 +34,7 @@ def run_latency(args: argparse.Namespace) -> int:
     from ..factory import create_model
     from ..inputs import resolve_input_shape
 
+    from ..errors import InvalidInputError
     from ..inputs import MAX_THREADS, check_count
 
     check_count(args.threads, "--threads", 1, MAX_THREADS)
@@ -44,6 +47,9 @@ def run_latency(args: argparse.Namespace) -> int:
         table.save(args.lut)
         print(f"measured {measured} new block(s); table has {len(table.entries)} entries")
     table = LatencyTable.load(args.lut)
+    if table.runtime != args.runtime:
+        raise InvalidInputError(f"latency table '{args.lut}' was measured in {table.runtime}, not {args.runtime}; "
+                                f"give a {args.runtime} table or --runtime {table.runtime}")
     total = table.predict(blocks, model=args.name, path=args.lut)
     rows = Table(title=f"{args.name} at {tuple(shape)}: predicted {total:.3f} ms ({table.runtime}, {table.threads} thread(s))")
     for column in ("block", "key", "ms"):
