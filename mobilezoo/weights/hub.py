@@ -85,7 +85,7 @@ def _record_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _record_hash(path: Path, digest: str) -> None:
+def record_hash(path: Path, digest: str) -> None:
     with atomic_path(_record_path(path)) as temporary:
         temporary.write_text(digest + "\n")
 
@@ -102,8 +102,8 @@ def _discard(path: Path) -> None:
     _record_path(path).unlink(missing_ok=True)
 
 
-def _hash_problem(path: Path, weight: WeightEntry, digest: str) -> str | None:
-    """Why ``path`` (with sha256 ``digest``) is not the file of ``weight``, or None when it is."""
+def hash_problem(weight: WeightEntry, digest: str) -> str | None:
+    """Why a file with sha256 ``digest`` is not the file of ``weight``, or None when it is."""
     policy = hash_policy(weight)
     if policy == "sha256" and digest != weight.sha256:
         return "its sha256 differs from the registered one"
@@ -118,7 +118,7 @@ def verify_cached(path: Path, weight: WeightEntry) -> None:
     """Check a file this hub wrote; delete it (and its hash record) when it is not trustworthy."""
     digest = sha256_of(path)
     recorded = _recorded_hash(path)
-    problem = _hash_problem(path, weight, digest)
+    problem = hash_problem(weight, digest)
     if problem is None and recorded is None:
         problem = "no hash was recorded for it (it was not written whole by mobilezoo)"
     elif problem is None and digest != recorded:
@@ -148,10 +148,10 @@ def download(url: str, target: Path, weight: WeightEntry, progress: bool = True,
                 if total is not None and temporary.stat().st_size != total:
                     raise CheckpointError(f"download of {url} was truncated ({temporary.stat().st_size} of {total} bytes)")
                 digest = sha256_of(temporary)
-                problem = _hash_problem(temporary, weight, digest)
+                problem = hash_problem(weight, digest)
                 if problem:
                     raise CheckpointError(f"download of {url} does not match its sha256 ({problem}); nothing was kept")
-                _record_hash(target, digest)  # recorded first: a file without its record is never trusted
+                record_hash(target, digest)  # recorded first: a file without its record is never trusted
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise CheckpointError(f"cannot download {url} ({reason}); download it by hand and run "
@@ -183,7 +183,7 @@ def locate(entry: ModelEntry, tag: str, allow_download: bool = True) -> Path:
     if weight.url:
         if hash_policy(weight) == "prefix":  # a torchvision download names its own hash: safe to reuse
             legacy = Path(torch.hub.get_dir()) / "checkpoints" / basename(weight)
-            if legacy.is_file() and _hash_problem(legacy, weight, sha256_of(legacy)) is None:
+            if legacy.is_file() and hash_problem(weight, sha256_of(legacy)) is None:
                 return legacy
         if allow_download and offline():
             raise CheckpointError(f"MOBILEZOO_OFFLINE is set: not downloading {weight.url}; download it by hand and run "

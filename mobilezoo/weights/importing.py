@@ -16,7 +16,7 @@ from ..errors import CheckpointError
 from ..factory import create_model
 from ..fileio import atomic_path, check_regular_file, file_lock, sha256_of
 from ..registry import resolve
-from .hub import _hash_problem, _record_hash, imported_path
+from .hub import record_hash, hash_problem, imported_path
 from .loading import load_state_dict_strict, read_checkpoint
 
 
@@ -27,7 +27,7 @@ def import_weights(source: str | os.PathLike, name: str) -> Path:
     if tag is None:
         raise CheckpointError(f"say which weights these are: --model {entry.name}.<tag> (tags: {', '.join(entry.weights) or 'none'})")
     weight = entry.weights[tag]
-    problem = _hash_problem(source, weight, sha256_of(source))
+    problem = hash_problem(weight, sha256_of(source))
     if problem:
         raise CheckpointError(f"'{source}' is not the file registered for {entry.name}.{tag} ({problem})")
     model = create_model(entry.name, num_classes=weight.num_classes, **weight.model_kwargs)
@@ -38,5 +38,5 @@ def import_weights(source: str | os.PathLike, name: str) -> Path:
         with atomic_path(target) as temporary:
             save_file(state, str(temporary), metadata={"source": source.name, "model": f"{entry.name}.{tag}"})
             digest = sha256_of(temporary)
-            _record_hash(target, digest)  # before the rename: an imported file without its record is discarded
+            record_hash(target, digest)  # before the rename: an imported file without its record is discarded
     return target
