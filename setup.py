@@ -24,8 +24,10 @@ EXTRAS = {
     "data": ["scikit-learn==1.9.1", "scikit-image==0.26.0"],
     "baselines": ["timm==1.0.31"],
     "video": ["scikit-video==1.1.11", "av==18.1.0"],
+    "sweep": ["ray==2.60.0", "scipy==1.17.1"],  # sweeps on Ray; scipy for the KS test's p-value
 }
-EXTRAS["test"] = ["pytest==9.2.0"] + EXTRAS["onnx"] + EXTRAS["data"] + EXTRAS["baselines"] + EXTRAS["video"]
+EXTRAS["test"] = (["pytest==9.2.0"] + EXTRAS["onnx"] + EXTRAS["data"] + EXTRAS["baselines"] + EXTRAS["video"]
+                  + EXTRAS["sweep"])
 EXTRAS["all"] = sorted({req for group in EXTRAS.values() for req in group})
 
 setup(

@@ -1,0 +1,114 @@
+"""A sweep folder: ``sweep.json`` (the config and its fingerprint) and ``results.jsonl`` (one line per trial).
+
+A line is appended (and fsynced) as each trial finishes, so a sweep killed at any moment keeps every finished
+trial. A kill in the middle of an append leaves a partial last line: reading drops it (the trial reruns), and
+if a trial id ever appears twice the last record wins, so the folder always holds each trial once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..errors import InvalidInputError
+from ..fileio import atomic_path, ensure_writable_dir, write_json_atomic
+from .config import SweepConfig
+
+RESULTS = "results.jsonl"
+META = "sweep.json"
+
+
+class ResultStore:
+    """The results of one sweep folder."""
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / RESULTS
+
+    # --- the folder ----------------------------------------------------------------------------------
+
+    def claim(self, config: SweepConfig, trial_ids: list[str]) -> None:
+        """Create the folder for ``config``, or check that it already belongs to the same sweep; record the ids
+        of its trials (so ``status`` need not sample them again)."""
+        meta = self.folder / META
+        if meta.exists():
+            recorded = self.meta()
+            if recorded.get("fingerprint") != config.fingerprint():
+                raise InvalidInputError(
+                    f"'{self.folder}' holds sweep '{recorded.get('name')}' with a different config; "
+                    f"give another --out, or rerun with the config it was started with")
+        else:
+            ensure_writable_dir(self.folder, "--out")
+        # rewritten on every run: the sample count may have grown
+        write_json_atomic(meta, {"name": config.name, "fingerprint": config.fingerprint(), "config": config.to_dict(),
+                                 "trial_ids": trial_ids})
+
+    def meta(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.folder / META).read_text())
+        except FileNotFoundError:
+            raise InvalidInputError(f"'{self.folder}' is not a sweep folder (no {META}); run `mobilezoo sweep run` first") from None
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(f"'{self.folder / META}' is unreadable ({exc}); remove the folder and rerun") from None
+
+    # --- records -------------------------------------------------------------------------------------
+
+    def records(self, repair: bool = False) -> dict[str, dict[str, Any]]:
+        """Finished trials by id (last record wins). With ``repair``, a partial last line is cut off the file."""
+        if not self.path.exists():
+            return {}
+        raw = self.path.read_bytes()
+        lines = raw.split(b"\n")
+        found: dict[str, dict[str, Any]] = {}
+        good_end = 0
+        position = 0
+        for index, line in enumerate(lines):
+            end = position + len(line) + (1 if index < len(lines) - 1 else 0)
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                    found[str(record["id"])] = record
+                    good_end = end
+                except (ValueError, KeyError, TypeError):
+                    if index < len(lines) - 1 and any(x.strip() for x in lines[index + 1:]):
+                        raise InvalidInputError(f"'{self.path}' line {index + 1} is not a trial record; "
+                                                "fix or remove that line") from None
+                    break  # an interrupted append: the trial simply runs again
+            position = end
+        if repair and good_end < len(raw) and raw[good_end:].strip():
+            with atomic_path(self.path) as temporary:
+                temporary.write_bytes(raw[:good_end])
+        return found
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, default=str) + "\n").encode()
+        with open(self.path, "ab") as handle:  # one write of a whole line; fsync so a kill after it keeps it
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def compact(self) -> None:
+        """Rewrite the file with each trial once, in id order (after a sweep finishes)."""
+        records = self.records()
+        with atomic_path(self.path) as temporary:
+            temporary.write_text("".join(json.dumps(records[k], default=str) + "\n" for k in sorted(records)))
+
+    # --- summaries -----------------------------------------------------------------------------------
+
+    def summary(self, trial_ids: Iterable[str] | None = None) -> dict[str, Any]:
+        records = self.records()
+        expected = list(trial_ids) if trial_ids is not None else list(records)
+        status = Counter(r.get("status") for r in records.values())
+        by_space: dict[str, dict[str, Any]] = {}
+        for record in records.values():
+            group = by_space.setdefault(record.get("space") or "(explicit)", {"ok": 0, "failed": 0, "errors": [],
+                                                                             "wall_seconds": 0.0})
+            group["ok" if record.get("status") == "ok" else "failed"] += 1
+            group["wall_seconds"] += float(record.get("wall_seconds", 0))
+            if record.get("status") == "ok":
+                group["errors"].append(float(record["error"]))
+        return {"trials": len(expected), "done": sum(1 for t in expected if t in records), "ok": status["ok"],
+                "failed": status["failed"], "missing": [t for t in expected if t not in records], "by_space": by_space}

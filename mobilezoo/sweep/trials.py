@@ -1,0 +1,107 @@
+"""Trials: what a sweep trains, and the function that trains one (in a Ray worker, or inline).
+
+A trial's identity is its id; the same config always yields the same trials in the same order, so a rerun
+knows which ones are missing. Design-space trials are ``<space>-<index>``: the index-th draw of that space's
+own random stream (seeded by the sweep seed and the space name), trained with seed ``seed + index``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import random
+import shutil
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import SweepConfig
+
+IN_CHANS = 3  # the trainer feeds 3-channel images (grey data is replicated)
+
+
+@dataclass(frozen=True)
+class Trial:
+    id: str
+    model: str
+    model_kwargs: dict[str, Any]
+    recipe: dict[str, Any]
+    seed: int
+    threads: int = 1
+    space: str | None = None
+    keep_checkpoint: bool = False
+    info: dict[str, Any] = field(default_factory=dict)  # known before training: params, MACs of a spec
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def make_trials(config: SweepConfig) -> list[Trial]:
+    """Every trial of ``config``, in a fixed order: each space's draws, then the explicit trials."""
+    from ..designspace.complexity import count_macs, count_params
+    from ..designspace.spaces import get_space
+
+    input_size = int(config.recipe.get("input_size", 32))
+    num_classes = int(config.recipe.get("num_classes", 10))
+    trials = []
+    for name in config.spaces:
+        space = get_space(name)
+        rng = random.Random(f"{config.seed}:{name}")  # string seeds are stable across runs and platforms
+        for index in range(config.samples):
+            spec = space.sample(rng, config.complexity, input_size, IN_CHANS, num_classes)
+            info = {"spec": spec.to_dict(), "params": count_params(spec, IN_CHANS, num_classes),
+                    "macs": count_macs(spec, input_size, IN_CHANS, num_classes)}
+            trials.append(Trial(f"{name}-{index:04d}", "anynet_cifar", spec.model_kwargs(), dict(config.recipe),
+                                config.seed + index, config.threads_per_trial, name, config.keep_checkpoints, info))
+    for index, explicit in enumerate(config.trials):
+        trials.append(Trial(explicit.id, explicit.model, dict(explicit.model_kwargs),
+                            {**config.recipe, **explicit.recipe}, config.seed + index, config.threads_per_trial,
+                            None, config.keep_checkpoints))
+    return trials
+
+
+def _host() -> dict[str, Any]:
+    from ..bench.runtimes import host_cpu
+
+    return {"hostname": platform.node(), "cpu": host_cpu(), "pid": os.getpid()}
+
+
+def run_trial(trial: Trial, sweep_dir: str | os.PathLike) -> dict[str, Any]:
+    """Train and evaluate one trial; never raises: a failure is a record with ``status: failed``."""
+    import torch
+
+    started = time.perf_counter()
+    record: dict[str, Any] = {"id": trial.id, "space": trial.space, "model": trial.model,
+                              "model_kwargs": trial.model_kwargs, "seed": trial.seed, "threads": trial.threads,
+                              **{k: v for k, v in trial.info.items()}}
+    out_dir = Path(sweep_dir) / "trials" / trial.id
+    try:
+        torch.set_num_threads(trial.threads)  # pinned: parallel trials must not oversubscribe the cores
+        from ..profile.counting import count_params
+        from ..train.config import TrainConfig
+        from ..train.engine import Trainer
+
+        config = TrainConfig.from_dict({**trial.recipe, "model": trial.model, "model_kwargs": trial.model_kwargs,
+                                        "seed": trial.seed, "threads": trial.threads, "out_dir": str(out_dir)})
+        trainer = Trainer(config, show_progress=False)
+        record["recipe"] = {k: v for k, v in config.to_dict().items() if k != "out_dir"}
+        record.setdefault("params", count_params(trainer.model)[0])
+        history = trainer.fit()
+        last = history[-1]
+        record.update(status="ok", error=round(100.0 - last["eval_top1"], 4), top1=round(last["eval_top1"], 4),
+                      eval_loss=round(last["eval_loss"], 5), train_loss=round(last["train_loss"], 5),
+                      eval_samples=last["eval_samples"], epochs=len(history))
+        if not trial.keep_checkpoint:
+            (out_dir / "last.pt").unlink(missing_ok=True)
+    except Exception as exc:  # a failing trial is a result, not the end of the sweep
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        record.update(status="failed", failure=f"{type(exc).__name__}: {first}"[:500],
+                      traceback=traceback.format_exc(limit=4)[-2000:])
+        if not trial.keep_checkpoint:
+            shutil.rmtree(out_dir, ignore_errors=True)
+    record.update(wall_seconds=round(time.perf_counter() - started, 3), host=_host(),
+                  finished=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    return record
