@@ -1,15 +1,18 @@
 #!/usr/bin/env python
-"""Validate the latency lookup table on whole networks that were not used to build it.
+"""Validate the latency lookup table of each runtime on whole networks that were not used to build it.
 
+For each runtime (ONNX Runtime, ExecuTorch/XNNPACK, LiteRT; --threads threads):
 1. Build the table: measure every (layer, candidate block) of the search space in
-   mobilezoo.bench.search_space once (ONNX Runtime, --threads threads).
-2. Sample --networks random architectures from the space (seeded); measure each whole network in
-   ONNX Runtime and predict it from the table without running it.
+   mobilezoo.bench.search_space once, in that runtime.
+2. Sample --networks random architectures from the space (seeded, the same for every runtime); measure each
+   whole network in that runtime and predict it from the table without running it.
 3. Report Spearman rank correlation, RMSPE and the share within +-10%, plus a scatter plot.
-Goal on this CPU, ONNX Runtime, 1 thread: Spearman >= 0.95 and >= 80% within +-10%.
+Goal per runtime on this CPU, 1 thread: Spearman >= 0.95 and >= 80% within +-10%.
+Every network runs with the latency weights rule (seeded synthetic weights, no all-zero layer).
 
-    python benchmarks/lut_validation.py [--networks 40] [--threads 1]
-Writes benchmarks/results/lut_validation.{json,md,png} and the table itself (lut_onnxruntime_1t.json).
+    python benchmarks/lut_validation.py [--runtime onnxruntime --runtime executorch ...] [--networks 40] [--threads 1]
+Writes benchmarks/results/lut_<runtime>_<threads>t.json (the table), lut_validation_<runtime>.{json,png} and the
+summary lut_validation.md. A runtime whose results exist is skipped unless --force: the script resumes.
 """
 
 from __future__ import annotations
@@ -19,63 +22,66 @@ import datetime as dt
 import json
 import os
 import random
+import time
 
 from tqdm import tqdm
 
-from mobilezoo.bench.lut import LatencyTable, fbnet_blocks, measure_onnxruntime, prediction_quality
-from mobilezoo.bench.runtimes import host_cpu
-from mobilezoo.bench.search_space import all_blocks_archs, sample
+from mobilezoo.bench.block_timing import TABLE_RUNTIMES, measure_in_runtime
+from mobilezoo.nas.latency_table import LatencyTable, fbnet_blocks, prediction_quality
+from mobilezoo.bench.runtimes import _version, host_cpu
+from mobilezoo.nas.validation_space import all_blocks_archs, sample
 from mobilezoo.bench.weights import synthetic_weights
+from mobilezoo.export.formats import RUNTIMES
+from mobilezoo.fileio import write_json_atomic
 from mobilezoo.models.fbnet import build_fbnet
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+NAMES = {"onnxruntime": "ONNX Runtime", "executorch": "ExecuTorch (XNNPACK)", "tflite": "LiteRT"}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--networks", type=int, default=40)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+def validate(runtime: str, args: argparse.Namespace) -> dict:
+    started = time.perf_counter()
     shape = (3, args.size, args.size)
-    table = LatencyTable(threads=args.threads, host_cpu=host_cpu())
-    builders = all_blocks_archs(args.size)
-    for arch in tqdm(builders, desc="measuring blocks"):
+    table = LatencyTable(runtime=runtime, threads=args.threads, host_cpu=host_cpu())
+    for arch in tqdm(all_blocks_archs(args.size), desc=f"{runtime}: measuring blocks"):
         model = synthetic_weights(build_fbnet(arch), shape, seed=0)
         table.add(fbnet_blocks(model, shape))
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    table.save(os.path.join(HERE, "results", f"lut_onnxruntime_{args.threads}t.json"))
+    table.save(os.path.join(RESULTS, f"lut_{runtime}_{args.threads}t.json"))
     rng = random.Random(args.seed)
     predicted, measured, rows = [], [], []
-    for index in tqdm(range(args.networks), desc="held-out networks"):
+    for index in tqdm(range(args.networks), desc=f"{runtime}: held-out networks"):
         model = synthetic_weights(build_fbnet(sample(rng, args.size)), shape, seed=index)
         blocks = fbnet_blocks(model, shape)
         p = table.predict(blocks)
-        m = measure_onnxruntime(model, (1, *shape), args.threads, warmup=10, iters=40)
+        m = measure_in_runtime(model, (1, *shape), runtime, args.threads, warmup=10, iters=40)
         predicted.append(p)
         measured.append(m)
-        rows.append({"network": index, "blocks": len(blocks), "predicted_ms": p, "measured_ms": m})
-    quality = prediction_quality(predicted, measured)
+        rows.append({"network": index, "blocks": len(blocks), "predicted_ms": round(p, 4), "measured_ms": round(m, 4),
+                     "error_pct": round(100 * (p - m) / m, 2)})
+    package = RUNTIMES[runtime].runtime_package
     record = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "host_cpu": table.host_cpu,
-              "runtime": "onnxruntime", "threads": args.threads, "input": [1, *shape], "table_entries": len(table.entries),
-              "overhead_ms": table.overhead_ms, "quality": quality, "networks": rows}
-    with open(os.path.join(HERE, "results", "lut_validation.json"), "w") as handle:
-        json.dump(record, handle, indent=2)
-    goal = quality["spearman"] >= 0.95 and quality["within_10pct"] >= 0.80
-    lines = ["# Latency lookup table: validation on held-out networks", "",
-             f"{record['date']}; {record['host_cpu']}; ONNX Runtime, {args.threads} thread(s); input 1x3x{args.size}x{args.size}.",
-             f"Table: {len(table.entries)} block entries measured once; session overhead {table.overhead_ms:.4f} ms.",
-             f"Held-out: {args.networks} networks sampled (seed {args.seed}) from the search space, none used to build the table.", "",
-             "| Spearman | RMSPE | within ±10% | goal (Spearman ≥ 0.95, ≥ 80% within ±10%) |", "|---|---|---|---|",
-             f"| {quality['spearman']:.4f} | {quality['rmspe_pct']:.2f}% | {quality['within_10pct']:.0%} | {'met' if goal else 'NOT met'} |"]
-    with open(os.path.join(HERE, "results", "lut_validation.md"), "w") as handle:
-        handle.write("\n".join(lines) + "\n")
+              "runtime": runtime, "runtime_version": f"{package} {_version(package)}", "threads": args.threads,
+              "input": [1, *shape], "table_entries": len(table.entries), "overhead_ms": table.overhead_ms,
+              "weights": "synthetic (mobilezoo.bench.weights): seed 0 for the table's networks, seed i for held-out network i",
+              "sample_seed": args.seed, "wall_seconds": round(time.perf_counter() - started, 1),
+              "command": f"python benchmarks/lut_validation.py --runtime {runtime} --networks {args.networks} "
+                         f"--threads {args.threads} --size {args.size} --seed {args.seed}",
+              "quality": prediction_quality(predicted, measured), "networks": rows}
+    write_json_atomic(os.path.join(RESULTS, f"lut_validation_{runtime}.json"), record)
+    plot(record)
+    return record
+
+
+def plot(record: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    measured = [r["measured_ms"] for r in record["networks"]]
+    predicted = [r["predicted_ms"] for r in record["networks"]]
+    quality = record["quality"]
     figure, axis = plt.subplots(figsize=(5, 5))
     axis.scatter(measured, predicted, s=18)
     low, high = min(measured + predicted) * 0.9, max(measured + predicted) * 1.1
@@ -83,11 +89,60 @@ def main() -> None:
     axis.fill_between([low, high], [low * 0.9, high * 0.9], [low * 1.1, high * 1.1], alpha=0.15, label="±10%")
     axis.set_xlabel("measured latency (ms)")
     axis.set_ylabel("predicted from table (ms)")
-    axis.set_title(f"LUT: Spearman {quality['spearman']:.3f}, {quality['within_10pct']:.0%} within ±10%")
+    axis.set_title(f"{NAMES[record['runtime']]}: Spearman {quality['spearman']:.3f}, "
+                   f"{quality['within_10pct']:.0%} within ±10%")
     axis.legend()
     figure.tight_layout()
-    figure.savefig(os.path.join(HERE, "results", "lut_validation.png"), dpi=110)
-    print(json.dumps(quality))
+    figure.savefig(os.path.join(RESULTS, f"lut_validation_{record['runtime']}.png"), dpi=110)
+    plt.close(figure)
+
+
+def summarize() -> None:
+    """lut_validation.md from every runtime's recorded results."""
+    lines = ["# Latency lookup tables: validation on held-out networks", "",
+             "Per runtime: a table of every (layer, candidate block) of the search space measured once, then whole "
+             "networks sampled from the space (none used to build the table) measured and predicted. "
+             "Goal: Spearman ≥ 0.95 and ≥ 80% within ±10%.", "",
+             "| runtime | version | threads | input | table entries | held-out networks | Spearman | RMSPE | within ±10% "
+             "| goal | date | wall |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for runtime in TABLE_RUNTIMES:
+        path = os.path.join(RESULTS, f"lut_validation_{runtime}.json")
+        if not os.path.exists(path):
+            lines.append(f"| {NAMES[runtime]} | not recorded yet: `python benchmarks/lut_validation.py --runtime {runtime}` "
+                         "|  |  |  |  |  |  |  |  |  |  |")
+            continue
+        with open(path) as handle:
+            r = json.load(handle)
+        q = r["quality"]
+        goal = q["spearman"] >= 0.95 and q["within_10pct"] >= 0.80
+        lines.append(f"| {NAMES[runtime]} | {r['runtime_version']} | {r['threads']} | {'x'.join(map(str, r['input']))} "
+                     f"| {r['table_entries']} | {q['networks']} | {q['spearman']:.4f} | {q['rmspe_pct']:.2f}% "
+                     f"| {q['within_10pct']:.0%} | {'met' if goal else 'NOT met'} | {r['date'][:10]} | {r['wall_seconds']:.0f} s |")
+    lines += ["", "Machine: the host CPU named in each JSON record. Raw per-network figures: `lut_validation_<runtime>.json`; "
+              "scatter plots: `lut_validation_<runtime>.png`; the tables: `lut_<runtime>_1t.json`."]
+    with open(os.path.join(RESULTS, "lut_validation.md"), "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runtime", action="append", choices=TABLE_RUNTIMES,
+                        help="runtime to validate (repeatable; default: all three)")
+    parser.add_argument("--networks", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--force", action="store_true", help="re-measure runtimes that already have results")
+    args = parser.parse_args()
+    os.makedirs(RESULTS, exist_ok=True)
+    for runtime in args.runtime or TABLE_RUNTIMES:
+        if os.path.exists(os.path.join(RESULTS, f"lut_validation_{runtime}.json")) and not args.force:
+            print(f"{runtime}: recorded already (pass --force to measure again)")
+            continue
+        record = validate(runtime, args)
+        print(runtime, json.dumps(record["quality"]))
+        summarize()
+    summarize()
 
 
 if __name__ == "__main__":

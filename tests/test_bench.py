@@ -9,7 +9,7 @@ import torch
 
 import mobilezoo
 from mobilezoo.bench import LatencyStats, measure
-from mobilezoo.bench.lut import Block, LatencyLookupError, LatencyTable, fbnet_blocks, prediction_quality, spearman
+from mobilezoo.nas.latency_table import Block, LatencyLookupError, LatencyTable, fbnet_blocks, prediction_quality, spearman
 from mobilezoo.bench.runtimes import RECORD_KEYS, benchmark
 
 

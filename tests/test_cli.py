@@ -108,7 +108,7 @@ def test_export_says_where_its_weights_come_from_and_never_names_a_tag_it_lacks(
 
 def test_shipped_latency_table_covers_every_fbnet_model_and_hints_run(capsys, tmp_path):
     import mobilezoo
-    from mobilezoo.bench.lut import LatencyTable, fbnet_blocks
+    from mobilezoo.nas.latency_table import LatencyTable, fbnet_blocks
 
     from .conftest import REPO_ROOT
 

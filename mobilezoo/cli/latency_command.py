@@ -10,15 +10,18 @@ def add_latency(verbs: Any) -> None:
     p = verbs.add_parser(
         "latency",
         help="predict latency from a block lookup table (FBNet-style); --build-lut measures blocks",
-        description="Predict a network's ONNX Runtime latency as the sum of its blocks' entries in a lookup "
-        "table, without running the network. --build-lut measures the blocks the table lacks and saves it.",
+        description="Predict a network's latency in one runtime (ONNX Runtime, ExecuTorch or LiteRT) as the sum of "
+        "its blocks' entries in a lookup table built for that runtime, without running the network. --build-lut "
+        "measures the blocks the table lacks (with the latency weights rule: trained weights, else synthetic ones "
+        "without all-zero layers) and saves it.",
     )
     p.add_argument("name", help="an FBNet-family model (or definition file)")
     p.add_argument("--lut", required=True, help="latency table JSON (read; written with --build-lut)")
     p.add_argument("--build-lut", action="store_true", help="measure this network's missing blocks into --lut first")
     p.add_argument("--threads", type=int, default=1, help="threads for new measurements (default 1)")
     p.add_argument("--runtime", default="onnxruntime",
-                   help="the runtime to predict for; a table built for another runtime is refused (default onnxruntime)")
+                   help="onnxruntime, executorch or tflite: the runtime to predict for (and to measure new blocks in); "
+                   "a table built for another runtime is refused (default onnxruntime)")
     p.add_argument("--input-size", help="input size (default: the model's native one)")
     p.set_defaults(run=run_latency)
 
@@ -29,20 +32,25 @@ def run_latency(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from ..bench.lut import LatencyTable, fbnet_blocks
+    from ..bench.block_timing import check_table_runtime
+    from ..nas.latency_table import LatencyTable, fbnet_blocks
     from ..bench.runtimes import host_cpu
-    from ..factory import create_model
-    from ..inputs import resolve_input_shape
-
+    from ..bench.weights import representative_model
     from ..errors import InvalidInputError
-    from ..inputs import MAX_THREADS, check_count
+    from ..factory import create_model
+    from ..inputs import MAX_THREADS, check_count, resolve_input_shape
 
     check_count(args.threads, "--threads", 1, MAX_THREADS)
-    model = create_model(args.name).eval()
-    shape = resolve_input_shape(model, args.input_size, args.name)
+    check_table_runtime(args.runtime)
+    shape = resolve_input_shape(create_model(args.name), args.input_size, args.name)
+    model = representative_model(args.name, shape)
     blocks = fbnet_blocks(model, shape)
     if args.build_lut:
-        table = LatencyTable.load(args.lut) if os.path.exists(args.lut) else LatencyTable(threads=args.threads, host_cpu=host_cpu())
+        table = (LatencyTable.load(args.lut) if os.path.exists(args.lut)
+                 else LatencyTable(runtime=args.runtime, threads=args.threads, host_cpu=host_cpu()))
+        if table.runtime != args.runtime:
+            raise InvalidInputError(f"latency table '{args.lut}' was measured in {table.runtime}, not {args.runtime}; "
+                                    f"give another --lut file or --runtime {table.runtime}")
         measured = table.add(blocks)
         table.save(args.lut)
         print(f"measured {measured} new block(s); table has {len(table.entries)} entries")

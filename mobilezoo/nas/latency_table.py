@@ -1,19 +1,17 @@
 """FBNet-style latency lookup table: measure each distinct block once, predict a network as the sum.
 
 A block is keyed by everything that sets its cost: op, input shape, channels, stride, expansion,
-kernel, activation, SE, and the builder options that change its layers. Each block runs as its own
-ONNX Runtime session, so every entry includes one session call's overhead; the table stores that
-overhead (measured on a near-empty graph) and a prediction counts it once:
-``overhead + sum(entry - overhead)``. Used as the latency cost of architecture search.
+kernel, activation, SE, and the builder options that change its layers. A table belongs to one runtime
+(ONNX Runtime, ExecuTorch or LiteRT) and thread count. Each block runs as its own program in that
+runtime, so every entry includes one call's overhead; the table stores that overhead (measured on a
+near-empty graph) and a prediction counts it once: ``overhead + sum(entry - overhead)``. Used as the
+latency cost of architecture search.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -23,7 +21,7 @@ from torch import nn
 
 from ..errors import MobileZooError
 from ..fileio import write_json_atomic
-from .timing import measure
+from ..bench.block_timing import check_table_runtime, measure_in_runtime
 
 
 class LatencyLookupError(MobileZooError):
@@ -88,33 +86,16 @@ def fbnet_blocks(model: nn.Module, input_size: tuple[int, ...]) -> list[Block]:
     return blocks
 
 
-def _onnx_session(module: nn.Module, x: torch.Tensor, threads: int):
-    import onnxruntime as ort
-
-    buffer = io.BytesIO()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        # the legacy exporter: ~50x faster than torch.export for the hundreds of small blocks a table needs
-        torch.onnx.export(module.eval(), (x,), buffer, dynamo=False, input_names=["x"], opset_version=17)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
-
-
-def measure_onnxruntime(module: nn.Module, input_shape: tuple[int, ...], threads: int = 1, warmup: int = 10, iters: int = 40) -> float:
-    """Median latency (ms) of ``module`` in ONNX Runtime on a random input of ``input_shape``."""
-    x = torch.randn(input_shape, generator=torch.Generator().manual_seed(0))
-    session = _onnx_session(module, x, threads)
-    feed = {"x": x.numpy()}
-    return measure(lambda: session.run(None, feed), warmup=warmup, iters=iters).p50_ms
-
-
 class _Overhead(nn.Module):
-    """A near-empty graph: one tiny op, so its latency is the cost of a session call."""
+    """A near-empty graph: one tiny 1x1 conv, so its latency is the cost of one call into the runtime, including
+    entering its accelerated kernels (ExecuTorch runs a graph with no convolution outside XNNPACK)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, :1, :1, :1] * 2.0
+        return self.conv(x)
 
 
 @dataclass
@@ -137,15 +118,19 @@ class LatencyTable:
             total += self.entries[block.key] - self.overhead_ms
         return total
 
+    def __post_init__(self) -> None:
+        check_table_runtime(self.runtime)
+
     def add(self, blocks: Iterable[Block], warmup: int = 10, iters: int = 40, progress: Any = None) -> int:
         """Measure every block whose key is not in the table yet; returns how many were measured."""
         if not self.entries and not self.overhead_ms:
-            self.overhead_ms = measure_onnxruntime(_Overhead(), (1, 8, 8, 8), self.threads, warmup, iters * 2)
+            self.overhead_ms = measure_in_runtime(_Overhead(), (1, 8, 1, 1), self.runtime, self.threads, warmup, iters * 2)
         measured = 0
         for block in blocks:
             if block.key in self.entries:
                 continue
-            self.entries[block.key] = measure_onnxruntime(block.module, block.input_shape, self.threads, warmup, iters)
+            self.entries[block.key] = measure_in_runtime(block.module, block.input_shape, self.runtime, self.threads,
+                                                         warmup, iters)
             measured += 1
             if progress is not None:
                 progress(block)
@@ -164,6 +149,8 @@ class LatencyTable:
                        {k: float(v) for k, v in data["entries"].items()})
         except FileNotFoundError:
             raise LatencyLookupError(f"latency table '{path}' does not exist; build one with --build-lut") from None
+        except MobileZooError as exc:
+            raise LatencyLookupError(f"'{path}': {exc}") from None
         except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
             raise LatencyLookupError(f"'{path}' is not a latency table ({type(exc).__name__}: {exc})") from None
 
