@@ -40,7 +40,7 @@ setup(
     # configs/ ships inside the package as mobilezoo.configs: the export profiles are read at run time
     packages=find_packages(include=["mobilezoo", "mobilezoo.*"]) + ["mobilezoo.configs"],
     package_dir={"mobilezoo.configs": "configs"},
-    package_data={"mobilezoo": ["weights/files/*"], "mobilezoo.configs": ["*.md", "*/*.yaml"]},
+    package_data={"mobilezoo": ["weights/files/*", "models/searched/*.yaml"], "mobilezoo.configs": ["*.md", "*/*.yaml"]},
     install_requires=CORE,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["mobilezoo=mobilezoo.cli.main:main"]},

@@ -215,3 +215,20 @@ def scratch_files(directory: str | os.PathLike, target_name: str) -> list[Path]:
         if SCRATCH_NAME.match(path.name):
             found.extend(p for p in path.iterdir() if p.is_file())
     return found
+
+
+def read_yaml_file(path: str | os.PathLike, kind: str, error: type[Exception] | None = None) -> Any:
+    """Parse a YAML file a user gave; a one-line error naming ``kind`` when it is not a readable regular file or
+    not valid YAML (``error`` picks the exception class, default :class:`InvalidInputError`)."""
+    import yaml
+
+    error = error or InvalidInputError
+    path = Path(path)
+    check_regular_file(path, kind)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise error(f"{kind} '{path}' is not valid YAML ({first}); fix the file") from None
+    except OSError as exc:
+        raise error(f"cannot read {kind} '{path}' ({exc.strerror})") from None

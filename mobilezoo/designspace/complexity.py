@@ -9,12 +9,9 @@ weights, BN scales and shifts, the classifier bias); ``count_macs`` is conv + li
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ..errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from .spaces import NetSpec
+from .netspec import NetSpec
 
 STEM_WIDTH = 16
 METRICS = ("params", "macs")
@@ -45,7 +42,7 @@ def _conv(cin: int, cout: int, kernel: int, groups: int = 1) -> int:
     return cout * (cin // groups) * kernel * kernel
 
 
-def _block_layers(spec: "NetSpec", cin: int, width: int, ratio: float, groups: int) -> list[tuple[int, int, int, int, bool]]:
+def _block_layers(spec: NetSpec, cin: int, width: int, ratio: float, groups: int) -> list[tuple[int, int, int, int, bool]]:
     """(in, out, kernel, groups, carries_stride) of each conv of one block (each followed by a BN)."""
     from ..models.anynet import bottleneck_width
 
@@ -55,7 +52,7 @@ def _block_layers(spec: "NetSpec", cin: int, width: int, ratio: float, groups: i
     return [(cin, inner, 1, 1, False), (inner, inner, 3, groups, True), (inner, width, 1, 1, False)]
 
 
-def _convs(spec: "NetSpec", input_size: int, in_chans: int):
+def _convs(spec: NetSpec, input_size: int, in_chans: int):
     """(in, out, kernel, groups, output side) of every conv, and the final width; a block's convs after its
     strided one run at the block's output resolution (stride-2 convs padded k // 2: ceil(side / 2))."""
     side = input_size
@@ -75,14 +72,14 @@ def _convs(spec: "NetSpec", input_size: int, in_chans: int):
     return convs, channels
 
 
-def count_params(spec: "NetSpec", in_chans: int = 3, num_classes: int = 10) -> int:
+def count_params(spec: NetSpec, in_chans: int = 3, num_classes: int = 10) -> int:
     """All parameters of the network ``spec`` builds."""
     convs, channels = _convs(spec, 1, in_chans)
     weights = sum(_conv(cin, cout, k, g) + 2 * cout for cin, cout, k, g, _ in convs)  # + BN scale and shift
     return weights + channels * num_classes + num_classes
 
 
-def count_macs(spec: "NetSpec", input_size: int = 32, in_chans: int = 3, num_classes: int = 10) -> int:
+def count_macs(spec: NetSpec, input_size: int = 32, in_chans: int = 3, num_classes: int = 10) -> int:
     """Conv and linear multiply-adds for one ``input_size`` x ``input_size`` image."""
     convs, channels = _convs(spec, input_size, in_chans)
     return sum(_conv(cin, cout, k, g) * side * side for cin, cout, k, g, side in convs) + channels * num_classes

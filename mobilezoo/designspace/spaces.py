@@ -17,11 +17,12 @@ from __future__ import annotations
 import difflib
 import math
 import random
-from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 from ..errors import InvalidInputError
 from .complexity import ComplexityRange, count_macs, count_params
+from .netspec import NetSpec
 
 STAGES = 3
 
@@ -34,29 +35,6 @@ def log_spaced_ints(low: int, high: int, count: int) -> tuple[int, ...]:
         exact = low * (high / low) ** (index / (count - 1)) if count > 1 else low
         values.append(max(round(exact), values[-1] + 1) if values else round(exact))
     return tuple(values)
-
-
-@dataclass(frozen=True)
-class NetSpec:
-    """One network of a design space: what ``create_model("anynet_cifar", **spec.model_kwargs())`` builds."""
-
-    block: str
-    depths: tuple[int, ...]
-    widths: tuple[int, ...]
-    bottleneck_ratios: tuple[float, ...] = (1.0, 1.0, 1.0)
-    groups: tuple[int, ...] = (1, 1, 1)
-
-    def model_kwargs(self) -> dict[str, Any]:
-        return {"block": self.block, "depths": list(self.depths), "widths": list(self.widths),
-                "bottleneck_ratios": list(self.bottleneck_ratios), "groups": list(self.groups)}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "NetSpec":
-        return cls(data["block"], tuple(data["depths"]), tuple(data["widths"]), tuple(data["bottleneck_ratios"]),
-                   tuple(data["groups"]))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,10 @@
-"""Architecture search and the latency lookup table it uses as its cost.
+"""Architecture search and the latency lookup table it can use as its cost.
 
-- :mod:`.latency_table`: the FBNet-style block latency table (one runtime per table);
-- :mod:`.validation_space`: the sampled space that validates it.
+- :mod:`.space`: a DMaskingNAS search space read from YAML (``configs/search/``);
+- :mod:`.supernet`: the masked supernet (channel masks, op mixtures, resolution by subsample + zero-interleave);
+- :mod:`.cost`: the differentiable cost (expected MACs under the architecture distribution), :mod:`.lut_tables`
+  the same from a latency table;
+- :mod:`.search`: the search loop; :mod:`.derive`: the searched network as an FBNet definition file;
+- :mod:`.latency_table`: the FBNet-style block latency table; :mod:`.validation_space`: the sampled space that
+  validates it.
 """

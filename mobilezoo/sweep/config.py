@@ -72,17 +72,9 @@ class SweepConfig:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "SweepConfig":
-        import yaml
+        from ..fileio import read_yaml_file
 
-        from ..fileio import check_regular_file
-
-        path = Path(path)
-        check_regular_file(path, "sweep config")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InvalidInputError(f"sweep config '{path}' is not valid YAML ({first}); fix the file") from None
+        data = read_yaml_file(path, "sweep config")
         if not isinstance(data, dict):
             raise InvalidInputError(f"sweep config '{path}' must be a mapping of key: value")
         return cls.from_dict(data)

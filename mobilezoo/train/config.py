@@ -139,18 +139,9 @@ class TrainConfig:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
+    from ..fileio import read_yaml_file
 
-    from ..fileio import check_regular_file
-
-    check_regular_file(path, "training config")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidInputError(f"training config '{path}' is not valid YAML ({first}); fix the file") from None
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read training config '{path}' ({exc.strerror})") from None
+    data = read_yaml_file(path, "training config")
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -267,7 +267,7 @@ class Trainer:
                 raise InvalidInputError(f"training diverged (loss {loss.item()}) at epoch {self.epoch + 1}; lower lr")
             total_loss += loss.item() * len(labels)
             seen += len(labels)
-            bar.set_postfix(loss=f"{total_loss / seen:.4f}", lr=f"{self.scheduler.get_last_lr()[0]:.4g}")
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", lr=f"{self.scheduler.get_last_lr()[0]:.4g}", refresh=False)
         return {"train_loss": total_loss / max(1, seen), "train_seconds": time.perf_counter() - started,
                 "lr": self.scheduler.get_last_lr()[0]}
 

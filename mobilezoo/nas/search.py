@@ -1,0 +1,293 @@
+"""The DMaskingNAS search loop (FBNet's DNAS schedule, FBNetV2's masked supernet).
+
+Each epoch alternates, batch by batch, a weight step (SGD, cross-entropy) on one split of the training data and,
+after the warm-up epochs, an architecture step (Adam) on the other split with the FBNet loss::
+
+    L = CE * alpha * max(1, cost / target) ** beta
+
+FBNet writes ``alpha * log(LAT) ** beta`` for a latency in ms; with a budget to meet we measure the cost in units
+of the target instead and do not reward going below it (our choice; the paper's exact form for FLOPs is not
+public): above the budget the multiplier grows as ``(cost / target) ** beta`` and pushes the architecture down,
+within it the multiplier is ``alpha`` and cross-entropy alone decides. (A plain ratio, rewarding every saving,
+drove short searches to the space's smallest network whatever the budget.) The Gumbel
+temperature starts at 5.0 and is multiplied by exp(-0.045) every epoch. Every epoch ends with a checkpoint and a
+JSON line (losses, expected cost, temperature, the argmax architecture and its exact cost, the probabilities);
+``resume`` continues from the checkpoint. The result is the argmax network as an FBNet definition file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import InvalidInputError
+from ..fileio import atomic_path, ensure_writable_dir
+from .cost import CostTables, mac_tables
+from .derive import derive_definition, write_definition
+from .space import SearchSpace
+from .supernet import MaskedSupernet
+
+CHECKPOINT, LOG, DEFINITION, PLOT = "search.pt", "search_log.jsonl", "derived.yaml", "probabilities.png"
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    space: str  # path of the search-space YAML
+    target: float  # budget in the cost's unit (MACs, or ms for latency)
+    cost: str = "macs"  # macs | latency
+    lut: str = ""  # latency table for cost=latency
+    epochs: int = 10
+    warmup_epochs: int = 2  # weights only
+    batch_size: int = 64
+    limit_train: int = 2000
+    split: float = 0.8  # share of the training images for the weights; the rest trains the architecture
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    arch_lr: float = 0.01
+    arch_weight_decay: float = 5e-4
+    alpha: float = 0.2
+    beta: float = 0.6
+    temperature: float = 5.0
+    temperature_decay: float = 0.045
+    num_classes: int = 10
+    seed: int = 0
+    threads: int = 0
+    name: str = "searched"
+
+    def check(self) -> None:
+        if self.cost not in ("macs", "latency"):
+            raise InvalidInputError(f"cost must be macs or latency, got '{self.cost}'")
+        if self.cost == "latency" and not self.lut:
+            raise InvalidInputError("cost=latency needs a latency table: --lut FILE")
+        for key in ("epochs", "batch_size", "limit_train"):
+            if getattr(self, key) < 1:
+                raise InvalidInputError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise InvalidInputError(f"warmup_epochs must be in [0, epochs), got {self.warmup_epochs} of {self.epochs}")
+        if not 0 < self.split < 1:
+            raise InvalidInputError(f"split must be in (0, 1), got {self.split}")
+        if not (math.isfinite(self.target) and self.target > 0):
+            raise InvalidInputError(f"the target budget must be a positive number, got {self.target}")
+
+
+def cost_tables(config: SearchConfig, space: SearchSpace) -> CostTables:
+    if config.cost == "macs":
+        return mac_tables(space, config.num_classes)
+    from .latency_table import LatencyTable
+    from .lut_tables import latency_tables
+
+    return latency_tables(space, LatencyTable.load(config.lut), config.num_classes, config.lut)
+
+
+def _data(config: SearchConfig, space: SearchSpace):
+    from ..data.fashion_mnist import fashion_mnist, fmnist_cfg
+    from ..registry import default_cfg
+
+    cfg = fmnist_cfg(default_cfg(space.full_resolution, num_classes=config.num_classes), space.full_resolution)
+    data = fashion_mnist("train", cfg, config.limit_train)
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(config.seed)).tolist()
+    cut = int(len(order) * config.split)
+    if cut < config.batch_size or len(order) - cut < config.batch_size:
+        raise InvalidInputError(f"limit_train {config.limit_train} leaves fewer than batch_size {config.batch_size} "
+                                "images in a split; raise limit_train or lower batch_size")
+    return torch.utils.data.Subset(data, order[:cut]), torch.utils.data.Subset(data, order[cut:])
+
+
+class DMaskingSearch:
+    """One search: ``run()`` trains (or resumes) to ``config.epochs`` and writes the derived definition."""
+
+    def __init__(self, config: SearchConfig, out_dir: str | Path) -> None:
+        config.check()
+        self.config = config
+        self.space = SearchSpace.from_file(config.space)
+        self.out = ensure_writable_dir(out_dir, "--out")
+        self.tables = cost_tables(config, self.space)
+        smallest = self.tables.minimum()
+        if config.target < smallest:
+            unit = "MFLOPs" if config.cost == "macs" else "ms"
+            scale = 1e6 if config.cost == "macs" else 1.0
+            raise InvalidInputError(f"target {config.target / scale:g} {unit} is below the smallest network of space "
+                                    f"'{self.space.name}' ({smallest / scale:.4g} {unit}); raise the target")
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        torch.manual_seed(config.seed)
+        random.seed(config.seed)
+        np.random.seed(config.seed)
+        self.net = MaskedSupernet(self.space, config.num_classes)
+        self.weight_opt = torch.optim.SGD(self.net.weight_parameters(), lr=config.lr, momentum=config.momentum,
+                                          weight_decay=config.weight_decay, nesterov=True)
+        self.arch_opt = torch.optim.Adam(self.net.arch_parameters(), lr=config.arch_lr, betas=(0.9, 0.999),
+                                         weight_decay=config.arch_weight_decay)
+        self.weight_set, self.arch_set = _data(config, self.space)
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+
+    # --- state ------------------------------------------------------------------------------------
+
+    def temperature(self, epoch: int | None = None) -> float:
+        return self.config.temperature * math.exp(-self.config.temperature_decay * (self.epoch if epoch is None else epoch))
+
+    def state(self) -> dict[str, Any]:
+        return {"net": self.net.state_dict(), "weight_opt": self.weight_opt.state_dict(),
+                "arch_opt": self.arch_opt.state_dict(), "epoch": self.epoch, "rng": torch.get_rng_state(),
+                "config": json.dumps(dataclasses.asdict(self.config)), "history": json.dumps(self.history)}
+
+    def save(self) -> None:
+        with atomic_path(self.out / CHECKPOINT) as temporary:
+            torch.save(self.state(), temporary)
+
+    def load(self) -> None:
+        path = self.out / CHECKPOINT
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # a corrupt checkpoint is never trusted
+            raise InvalidInputError(f"cannot resume from '{path}' ({type(exc).__name__}); remove it to start over") from None
+        recorded = json.loads(state["config"])
+        mine = dataclasses.asdict(self.config)
+        changed = [k for k in mine if k not in ("epochs", "threads") and recorded.get(k) != mine[k]]
+        if changed:
+            raise InvalidInputError(f"'{path}' is a search with another {changed[0]} ({recorded.get(changed[0])!r}, "
+                                    f"now {mine[changed[0]]!r}); use another --out or the same settings")
+        self.net.load_state_dict(state["net"])
+        self.weight_opt.load_state_dict(state["weight_opt"])
+        self.arch_opt.load_state_dict(state["arch_opt"])
+        self.epoch = int(state["epoch"])
+        torch.set_rng_state(state["rng"])
+        self.history = json.loads(state["history"])
+
+    # --- one epoch --------------------------------------------------------------------------------
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor, cost: torch.Tensor) -> torch.Tensor:
+        over = torch.clamp(cost / self.config.target, min=1.0)
+        return F.cross_entropy(logits, labels) * self.config.alpha * over ** self.config.beta
+
+    def run_epoch(self, show_progress: bool = True) -> dict[str, Any]:
+        from ..progress import progress_bar
+
+        config = self.config
+        tau = self.temperature()
+        search_arch = self.epoch >= config.warmup_epochs
+        generator = torch.Generator().manual_seed(config.seed * 1000 + self.epoch)
+        weights = torch.utils.data.DataLoader(self.weight_set, batch_size=config.batch_size, shuffle=True,
+                                              drop_last=True, generator=generator)
+        archs = iter(torch.utils.data.DataLoader(self.arch_set, batch_size=config.batch_size, shuffle=True,
+                                                 drop_last=True, generator=generator))
+        sums = {"weight_ce": 0.0, "arch_loss": 0.0, "arch_ce": 0.0, "expected_cost": 0.0}
+        counts = {"w": 0, "a": 0}
+        started = time.perf_counter()
+        self.net.train()
+        bar = progress_bar(weights, desc=f"search epoch {self.epoch + 1}/{config.epochs} (tau {tau:.3f})",
+                           disable=not show_progress)
+        for images, labels in bar:
+            g = {k: v.detach() for k, v in self.net.gumbel_weights(tau, generator).items()}
+            ce = F.cross_entropy(self.net(images, g), labels)
+            self.weight_opt.zero_grad(set_to_none=True)
+            ce.backward()
+            self.weight_opt.step()
+            sums["weight_ce"] += ce.item()
+            counts["w"] += 1
+            if search_arch:
+                try:
+                    arch_images, arch_labels = next(archs)
+                except StopIteration:
+                    archs = iter(torch.utils.data.DataLoader(self.arch_set, batch_size=config.batch_size, shuffle=True,
+                                                             drop_last=True, generator=generator))
+                    arch_images, arch_labels = next(archs)
+                g = self.net.gumbel_weights(tau, generator)
+                cost = self.tables.expected({k: v.double() for k, v in g.items()}).float()
+                logits = self.net(arch_images, g)
+                loss = self.loss(logits, arch_labels, cost)
+                self.arch_opt.zero_grad(set_to_none=True)
+                self.weight_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                self.arch_opt.step()
+                sums["arch_loss"] += loss.item()
+                sums["arch_ce"] += F.cross_entropy(logits.detach(), arch_labels).item()
+                sums["expected_cost"] += cost.item()
+                counts["a"] += 1
+            bar.set_postfix(ce=f"{sums['weight_ce'] / counts['w']:.3f}", refresh=False)
+        bar.close()
+        self.epoch += 1
+        choice = self.net.argmax_choice()
+        with torch.no_grad():
+            current = self.net.probabilities()
+            probs = {k: [round(float(p), 5) for p in v] for k, v in current.items()}
+            expected_now = float(self.tables.expected({k: v.double() for k, v in current.items()}))
+        record = {"epoch": self.epoch, "temperature": round(tau, 5), "searched_architecture": search_arch,
+                  "weight_ce": sums["weight_ce"] / max(1, counts["w"]),
+                  "arch_loss": sums["arch_loss"] / counts["a"] if counts["a"] else None,
+                  "arch_ce": sums["arch_ce"] / counts["a"] if counts["a"] else None,
+                  "expected_cost": sums["expected_cost"] / counts["a"] if counts["a"] else expected_now,
+                  "argmax_cost": float(self.tables.exact(choice)), "cost_unit": self.tables.unit,
+                  "target": self.config.target, "argmax": choice, "probabilities": probs,
+                  "seconds": round(time.perf_counter() - started, 2)}
+        self.history.append(record)
+        return record
+
+    # --- the whole search -------------------------------------------------------------------------
+
+    def run(self, resume: bool = False, stop_after: int | None = None, show_progress: bool = True) -> Path | None:
+        """Search to ``config.epochs`` (``stop_after`` epochs in this call); the derived definition when done."""
+        if resume and (self.out / CHECKPOINT).exists():
+            self.load()
+        stop_at = self.config.epochs if stop_after is None else min(self.config.epochs, self.epoch + stop_after)
+        while self.epoch < stop_at:
+            record = self.run_epoch(show_progress)
+            self.save()  # first: the log never lists an epoch the checkpoint lacks
+            with atomic_path(self.out / LOG) as temporary:
+                temporary.write_text("".join(json.dumps(r) + "\n" for r in self.history))
+            print(json.dumps({k: record[k] for k in ("epoch", "temperature", "weight_ce", "arch_ce", "expected_cost",
+                                                     "argmax_cost")}), flush=True)
+        if self.epoch < self.config.epochs:
+            return None
+        return self.derive()
+
+    def derive(self) -> Path:
+        choice = self.net.argmax_choice()
+        definition = derive_definition(self.space, choice, self.config.name)
+        unit = self.tables.unit
+        comment = (f"Found by `mobilezoo search dmasking` in space '{self.space.name}' ({self.space.source}) for a target of "
+                   f"{self.config.target:g} {unit}; exact cost {self.tables.exact(choice):g} {unit}.\n"
+                   "Build: mobilezoo.create_model('<this file>', num_classes=10); train, profile, export and bench by path.")
+        path = write_definition(definition, self.out / DEFINITION, comment)
+        plot_probabilities(self.history, self.out / PLOT)
+        return path
+
+
+def plot_probabilities(history: list[dict[str, Any]], path: Path) -> None:
+    """One panel per choice: each option's probability across epochs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    variables = [v for v in history[-1]["probabilities"] if len(history[-1]["probabilities"][v]) > 1]
+    columns = 4
+    rows = max(1, -(-len(variables) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.2 * rows), squeeze=False)
+    epochs = [r["epoch"] for r in history]
+    for axis, var in zip(axes.flat, variables):
+        series = np.array([r["probabilities"][var] for r in history])
+        for option in range(series.shape[1]):
+            axis.plot(epochs, series[:, option], label=str(option))
+        axis.set_title(var, fontsize=9)
+        axis.set_ylim(0, 1)
+        axis.tick_params(labelsize=7)
+    for axis in list(axes.flat)[len(variables):]:
+        axis.axis("off")
+    figure.suptitle("architecture probabilities per epoch (option index)")
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=90, format="png")
+    plt.close(figure)
