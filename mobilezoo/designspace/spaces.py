@@ -15,7 +15,6 @@ values roughly evenly spaced in log space from a to b, so a uniform draw from a 
 from __future__ import annotations
 
 import difflib
-import math
 import random
 from dataclasses import dataclass
 from typing import Sequence
@@ -106,6 +105,3 @@ def get_space(name: str) -> DesignSpace:
         raise InvalidInputError(f"unknown design space '{name}'; {hint}")
     return SPACES[name]
 
-
-def log10_size(space: DesignSpace) -> float:
-    return STAGES * math.log10(len(space.depths) * len(space.widths) * len(space.bottleneck_ratios) * len(space.groups))
