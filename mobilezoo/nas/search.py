@@ -179,10 +179,13 @@ class DMaskingSearch:
         tau = self.temperature()
         search_arch = self.epoch >= config.warmup_epochs
         generator = torch.Generator().manual_seed(config.seed * 1000 + self.epoch)
-        weights = torch.utils.data.DataLoader(self.weight_set, batch_size=config.batch_size, shuffle=True,
-                                              drop_last=True, generator=generator)
-        archs = iter(torch.utils.data.DataLoader(self.arch_set, batch_size=config.batch_size, shuffle=True,
-                                                 drop_last=True, generator=generator))
+
+        def batches(dataset: torch.utils.data.Dataset) -> torch.utils.data.DataLoader:
+            return torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True,
+                                               generator=generator)
+
+        weights = batches(self.weight_set)
+        archs = iter(batches(self.arch_set))  # created here: its seed draw comes before the weight batches', as recorded
         sums = {"weight_ce": 0.0, "arch_loss": 0.0, "arch_ce": 0.0, "expected_cost": 0.0}
         counts = {"w": 0, "a": 0}
         started = time.perf_counter()
@@ -201,8 +204,7 @@ class DMaskingSearch:
                 try:
                     arch_images, arch_labels = next(archs)
                 except StopIteration:
-                    archs = iter(torch.utils.data.DataLoader(self.arch_set, batch_size=config.batch_size, shuffle=True,
-                                                             drop_last=True, generator=generator))
+                    archs = iter(batches(self.arch_set))  # the architecture split is smaller: start it again
                     arch_images, arch_labels = next(archs)
                 g = self.net.gumbel_weights(tau, generator)
                 cost = self.tables.expected({k: v.double() for k, v in g.items()}).float()
