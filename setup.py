@@ -25,9 +25,10 @@ EXTRAS = {
     "baselines": ["timm==1.0.31"],
     "video": ["scikit-video==1.1.11", "av==18.1.0"],
     "sweep": ["ray==2.60.0", "scipy==1.17.1"],  # sweeps on Ray; scipy for the KS test's p-value
+    "nasbench": ["analog-nasbench==0.1.3"],  # the NAS-Bench-201 table LaNAS is benchmarked on
 }
 EXTRAS["test"] = (["pytest==9.2.0"] + EXTRAS["onnx"] + EXTRAS["data"] + EXTRAS["baselines"] + EXTRAS["video"]
-                  + EXTRAS["sweep"])
+                  + EXTRAS["sweep"] + EXTRAS["nasbench"])
 EXTRAS["all"] = sorted({req for group in EXTRAS.values() for req in group})
 
 setup(

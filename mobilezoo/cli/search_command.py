@@ -1,4 +1,5 @@
-"""``mobilezoo search dmasking``: search an FBNet-style network for a FLOP or latency budget (FBNetV2's method)."""
+"""``mobilezoo search dmasking|lanas``: DMaskingNAS (FBNetV2) for a FLOP or latency budget; LaNAS and its baselines
+on a tabular benchmark or on a DMaskingNAS space scored by its trained supernet under a latency budget."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from typing import Any
 def add_search(verbs: Any) -> None:
     p = verbs.add_parser(
         "search",
-        help="architecture search: DMaskingNAS (FBNetV2) for a FLOP or latency budget -> a definition file",
+        help="architecture search: DMaskingNAS (FBNetV2) or LaNAS -> a definition file",
         description="Architecture search. 'dmasking' trains a masked supernet over a search space "
         "(configs/search/*.yaml) on Fashion-MNIST, with the FBNet loss CE * alpha * max(1, cost / target) ** beta, and writes "
-        "the argmax network as an FBNet definition file that create_model, train, profile, export and bench read.",
+        "the argmax network as an FBNet definition file that create_model, train, profile, export and bench read. "
+        "'lanas' (or a baseline: random search, regularized evolution) samples networks: on a tabular benchmark "
+        "(nasbench201) it looks scores up; on a search space it scores them with a trained dmasking supernet "
+        "(one-shot) and keeps only those the latency table puts within --budget-ms.",
     )
     methods = p.add_subparsers(dest="method", metavar="METHOD", parser_class=type(p))
     d = methods.add_parser("dmasking", help="channel/resolution-masking DNAS (arXiv 2004.05565)")
@@ -34,6 +38,7 @@ def add_search(verbs: Any) -> None:
     d.add_argument("--out", required=True, help="folder: search.pt, search_log.jsonl, derived.yaml, probabilities.png")
     d.add_argument("--resume", action="store_true", help="continue from --out/search.pt")
     d.set_defaults(run=run_dmasking)
+    add_lanas(methods)
     p.set_defaults(run=lambda args: p.print_help() or 0)
 
 
@@ -80,3 +85,88 @@ def _build_lut(config: Any) -> None:
     table.add(blocks, progress=lambda block: bar.update(1))
     bar.close()
     table.save(config.lut)
+
+
+def add_lanas(methods: Any) -> None:
+    from ..nas.searchers import ALGORITHMS
+
+    p = methods.add_parser("lanas", help="LaNAS tree search (arXiv 1906.06832), or a baseline, by samples")
+    p.add_argument("--space", required=True,
+                   help="a tabular benchmark (nasbench201, synthetic) or a search space YAML, e.g. configs/search/fmnist_small.yaml")
+    p.add_argument("--algorithm", choices=ALGORITHMS, default="lanas", help="default lanas")
+    p.add_argument("--evaluations", type=int, default=100, help="how many networks to score (default 100)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cp", type=float, default=0.1, help="LaNAS exploration constant for scores in [0, 1] (default 0.1)")
+    p.add_argument("--height", type=int, default=5, help="LaNAS tree height (default 5: 16 leaves)")
+    p.add_argument("--batch", type=int, default=20, help="LaNAS: samples between tree rebuilds (default 20)")
+    p.add_argument("--supernet", help="search space: the search.pt of a `mobilezoo search dmasking` over it")
+    p.add_argument("--lut", help="search space: latency table of the space's blocks (one runtime)")
+    p.add_argument("--budget-ms", type=float, help="search space: latency budget (ms, predicted by --lut)")
+    p.add_argument("--eval-images", type=int, default=1000, help="held-out images that score a network (default 1000)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: leave as is)")
+    p.add_argument("--name", default="lanas_searched", help="name written into the best network's definition")
+    p.add_argument("--out", help="folder: history.jsonl and best.yaml (required for a search space)")
+    p.set_defaults(run=run_lanas)
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    return {"cp": args.cp, "height": args.height, "batch": args.batch} if args.algorithm == "lanas" else {}
+
+
+def run_lanas(args: argparse.Namespace) -> int:
+    import os
+
+    from ..errors import InvalidInputError
+    from ..inputs import MAX_THREADS, check_count
+    from ..nas.searchers import make_searcher, run_search
+    from ..nas.tabular import TABULAR, tabular_benchmark
+
+    check_count(args.evaluations, "--evaluations", 1, 10**7)
+    check_count(args.threads, "--threads", 0, MAX_THREADS)
+    if args.space in TABULAR or not (args.space.endswith((".yaml", ".yml")) or os.path.exists(args.space)):
+        bench = tabular_benchmark(args.space)  # an unknown name is a one-line error listing the known ones
+        searcher = make_searcher(args.algorithm, bench.space, args.seed, **_settings(args))
+        result = run_search(searcher, bench.score, args.evaluations, stop_at=bench.best_score)
+        best = result.best
+        found = result.evaluations_to_reach(bench.best_score)
+        print(f"{args.algorithm} on {bench.space.name}: best {best.score:g} ({best.arch}) after {len(result.history)} "
+              f"evaluations; table optimum {bench.best_score:g} " + (f"found at evaluation {found}" if found else "not found"))
+        return 0
+    for option in ("supernet", "lut", "budget_ms", "out"):
+        if getattr(args, option) is None:
+            raise InvalidInputError(f"searching space '{args.space}' needs --{option.replace('_', '-')} "
+                                    "(--supernet search.pt --lut TABLE --budget-ms MS --out DIR)")
+    return _search_space(args)
+
+
+def _search_space(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..nas.latency_table import LatencyTable
+    from ..nas.lut_tables import latency_tables
+    from ..nas.oneshot import OneShotEvaluator, budget_space, search_space_file
+    from ..nas.searchers import make_searcher
+    from ..nas.space import SearchSpace
+    from ..progress import progress_bar
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    space = SearchSpace.from_file(args.space)
+    latency = latency_tables(space, LatencyTable.load(args.lut), source=args.lut)
+    candidates = budget_space(space, latency, args.budget_ms)
+    evaluator = OneShotEvaluator.from_search(args.supernet, space, eval_images=args.eval_images)
+    searcher = make_searcher(args.algorithm, candidates, args.seed, **_settings(args))
+    bar = progress_bar(total=args.evaluations, desc=f"{args.algorithm}: one-shot evaluations", unit="net")
+    best = [0.0]
+
+    def progress(evaluation: Any) -> None:
+        best[0] = max(best[0], evaluation.score)
+        bar.set_postfix(best=f"{best[0]:.4f}", refresh=False)
+        bar.update(1)
+
+    result = search_space_file(space, searcher, lambda arch: evaluator(space, arch), latency, args.evaluations,
+                               args.out, args.name, args.budget_ms, progress)
+    bar.close()
+    print(f"best: one-shot top-1 {result.best.score:.4f}, predicted {result.best_latency_ms:.4g} ms "
+          f"(budget {args.budget_ms:g}) -> {result.definition}  (mobilezoo train ... model={result.definition})")
+    return 0

@@ -1,0 +1,144 @@
+"""LaNAS, random search and regularized evolution on spaces with known answers; the NAS-Bench-201 table."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import statistics
+
+import numpy as np
+import pytest
+
+from mobilezoo.errors import InvalidInputError
+from mobilezoo.nas import tabular
+from mobilezoo.nas.discrete_space import CategoricalSpace
+from mobilezoo.nas.lanas import LaNAS, TreeNode, select_child
+from mobilezoo.nas.searchers import RandomSearch, RegularizedEvolution, run_search
+from mobilezoo.nas.tabular import synthetic_table, tabular_benchmark
+
+ALGORITHMS = {"random": (RandomSearch, {}), "evolution": (RegularizedEvolution, {}),
+              "lanas": (LaNAS, {"height": 3, "batch": 10})}
+
+
+def test_encoding_sampling_and_mutation():
+    space = CategoricalSpace("s", ("a", "b", "c"), (2, 3, 4))
+    x = space.encode([(1, 2, 0), (0, 0, 3)])
+    assert x.tolist() == [[0, 1, 0, 0, 1, 1, 0, 0, 0], [1, 0, 1, 0, 0, 0, 0, 0, 1]]
+    rng = random.Random(0)
+    for _ in range(200):
+        arch = space.sample(rng)
+        child = space.mutate(arch, rng)
+        assert sum(a != b for a, b in zip(arch, child)) == 1  # exactly one variable, to a different option
+    assert len(set(space.enumerate())) == 24
+
+
+def test_first_split_routes_by_true_score_and_linear_prediction():
+    bench = synthetic_table(variables=5, options=3, seed=1)  # score is exactly linear in the one-hot encoding
+    lanas = LaNAS(bench.space, seed=0, height=3, init_samples=40, ridge=1e-9)
+    run_search(lanas, bench.score, 40)
+    lanas.build_tree()
+    root = lanas.nodes[0]
+    good, bad = lanas.children(root)
+    scores = [e.score for e in lanas.history]
+    assert root.split and sorted(good.members + bad.members) == list(range(40))
+    assert good.members and bad.members
+    assert all(scores[i] >= root.threshold for i in good.members)
+    assert all(scores[i] < root.threshold for i in bad.members)
+    # the threshold is the mean prediction, and a linear score is learned exactly: every architecture of the
+    # space whose true score is above the threshold is routed to the good child by prediction
+    archs = list(bench.space.enumerate())
+    routed_good = root.goes_good(bench.space.encode(archs))
+    true = np.array([bench.score(a) for a in archs])
+    assert np.all(routed_good[true > root.threshold + 1e-6]) and not np.any(routed_good[true < root.threshold - 1e-6])
+
+
+def test_ucb_picks_an_unvisited_child_first_and_breaks_ties_at_random():
+    visited, unvisited = TreeNode(1, 1, n=5, mean=100.0), TreeNode(2, 1, n=0)
+    for seed in range(10):
+        assert select_child([visited, unvisited], 5, 0.1, random.Random(seed)) is unvisited
+    twins = [TreeNode(1, 1, n=3, mean=0.5), TreeNode(2, 1, n=3, mean=0.5)]
+    picks = {select_child(twins, 6, 0.1, random.Random(seed)).index for seed in range(20)}
+    assert picks == {1, 2}
+    better = [TreeNode(1, 1, n=3, mean=0.9), TreeNode(2, 1, n=3, mean=0.5)]
+    assert select_child(better, 6, 0.1, random.Random(0)).index == 1
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_deterministic_never_repeats_and_stops_at_budget(name):
+    bench = synthetic_table(variables=4, options=3, seed=2)  # 81 architectures
+    cls, settings = ALGORITHMS[name]
+    first = run_search(cls(bench.space, 7, **settings), bench.score, 50)
+    again = run_search(cls(bench.space, 7, **settings), bench.score, 50)
+    assert [e.arch for e in first.history] == [e.arch for e in again.history]
+    assert len(first.history) == 50  # stops at its evaluation budget
+    everything = run_search(cls(bench.space, 3, **settings), bench.score, 1000)
+    archs = [e.arch for e in everything.history]
+    assert len(archs) == len(set(archs)) == 81  # never twice; stops when the table is used up
+    assert cls(bench.space, 0, **settings).ask() is not None
+
+
+def test_lanas_finds_a_planted_optimum_faster_than_random_expectation():
+    bench = synthetic_table(variables=4, options=4, seed=0)  # 256 architectures, one optimum
+    assert len(bench.optima) == 1
+    needed = [run_search(LaNAS(bench.space, seed, height=3, batch=10), bench.score, 256,
+                         stop_at=bench.best_score).evaluations_to_reach(bench.best_score) for seed in range(8)]
+    random_expectation = (bench.space.size + 1) / 2  # without replacement: (N + 1) / 2
+    assert statistics.median(needed) < random_expectation / 2, needed
+
+
+def test_evolution_population_is_bounded_and_ages():
+    bench = synthetic_table(variables=4, options=3, seed=3)
+    evolution = RegularizedEvolution(bench.space, seed=0, population_size=6, sample_size=3)
+    for _ in range(40):
+        arch = evolution.ask()
+        evolution.tell(arch, bench.score(arch))
+        assert len(evolution.population) <= 6
+        # aging: the population is always the most recent members, the oldest discarded whatever its score
+        assert list(evolution.population) == evolution.history[-6:]
+
+
+def test_feasibility_is_respected():
+    bench = synthetic_table(variables=3, options=4, seed=0)
+    space = CategoricalSpace("budget", bench.space.names, bench.space.sizes, feasible=lambda a: sum(a) <= 4)
+    for cls, settings in ALGORITHMS.values():
+        result = run_search(cls(space, 0, **settings), bench.score, 64)
+        assert all(sum(e.arch) <= 4 for e in result.history)
+        assert len(result.history) == sum(1 for a in space.enumerate() if sum(a) <= 4)
+
+
+def test_bad_input_is_a_one_line_error():
+    bench = synthetic_table()
+    with pytest.raises(InvalidInputError, match="evaluation budget must be a whole number >= 1"):
+        run_search(RandomSearch(bench.space), bench.score, 0)
+    with pytest.raises(InvalidInputError, match="unknown tabular space 'nasbench101'; known: nasbench201"):
+        tabular_benchmark("nasbench101")
+    with pytest.raises(InvalidInputError, match="height >= 1"):
+        LaNAS(bench.space, height=0)
+
+
+def test_nasbench201_table():
+    pytest.importorskip("pandas")
+    try:
+        bench = tabular.load_nasbench201()
+    except Exception as exc:  # the optional extra is part of the test install; say so if it is missing
+        pytest.fail(f"analog-nasbench not loadable: {exc}")
+    assert bench.space.size == len(bench.scores) == 15_625
+    assert bench.optima == [(2, 2, 0, 2, 3, 2)] and bench.best_score == pytest.approx(0.940664)
+    # index 1 is 'none' in this table: a cell of only that op disconnects the output (chance, 10%)
+    assert bench.score((1,) * 6) == pytest.approx(0.10)
+
+
+def test_benchmark_file_cannot_run_code(tmp_path, monkeypatch):
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    evil = tmp_path / "data.anb"
+    evil.write_bytes(pickle.dumps({(0,) * 6: Payload()}))
+    monkeypatch.setattr(tabular, "_analog_nasbench_file", lambda: str(evil))
+    with pytest.raises(InvalidInputError, match="not a readable analog-nasbench table"):
+        tabular.load_nasbench201()
+    assert not marker.exists()
