@@ -103,6 +103,8 @@ class SearchBlock(nn.Module):
             residual = None  # a strided block has no residual
         y = 0
         for weight, candidate, op in zip(g_op, self.candidates, slot.ops):
+            if _unused(weight):
+                continue
             if op == "skip":
                 y = y + weight * x
                 continue
@@ -111,6 +113,11 @@ class SearchBlock(nn.Module):
                 branch = branch + residual * _fit(x, out_mask.numel())
             y = y + weight * branch
         return y
+
+
+def _unused(weight: torch.Tensor) -> bool:
+    """A branch whose weight is exactly zero outside autograd (a one-hot evaluation): skipping it is exact."""
+    return not torch.is_grad_enabled() and not bool(weight)
 
 
 def _fit(x: torch.Tensor, channels: int) -> torch.Tensor:
@@ -208,6 +215,8 @@ class MaskedSupernet(nn.Module):
         g = self.probabilities() if g is None else g
         mixed = 0
         for weight, factor in zip(g["res"], self.factors):
+            if _unused(weight):
+                continue
             branch = zero_interleave(self.spatial(subsample(x, factor), g), factor) * float(factor * factor)
             mixed = mixed + weight * branch
         return torch.flatten(self.classifier(self.head_pwl(self.pool(mixed))), 1)
