@@ -47,7 +47,12 @@ def validate(runtime: str, args: argparse.Namespace) -> dict:
     for arch in tqdm(all_blocks_archs(args.size), desc=f"{runtime}: measuring blocks"):
         model = synthetic_weights(build_fbnet(arch), shape, seed=0)
         table.add(fbnet_blocks(model, shape))
-    table.save(os.path.join(RESULTS, f"lut_{runtime}_{args.threads}t.json"))
+    path = os.path.join(RESULTS, f"lut_{runtime}_{args.threads}t.json")
+    if os.path.exists(path):  # keep the entries lut_zoo_coverage.py added for the zoo's models
+        previous = LatencyTable.load(path)
+        if (previous.runtime, previous.threads) == (table.runtime, table.threads):
+            table.entries = {**previous.entries, **table.entries}
+    table.save(path)
     rng = random.Random(args.seed)
     predicted, measured, rows = [], [], []
     for index in tqdm(range(args.networks), desc=f"{runtime}: held-out networks"):

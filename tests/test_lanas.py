@@ -17,6 +17,8 @@ from mobilezoo.nas.lanas import LaNAS, TreeNode, select_child
 from mobilezoo.nas.searchers import RandomSearch, RegularizedEvolution, run_search
 from mobilezoo.nas.tabular import synthetic_table, tabular_benchmark
 
+from .test_train import needs_fmnist
+
 ALGORITHMS = {"random": (RandomSearch, {}), "evolution": (RegularizedEvolution, {}),
               "lanas": (LaNAS, {"height": 3, "batch": 10})}
 
@@ -142,3 +144,59 @@ def test_benchmark_file_cannot_run_code(tmp_path, monkeypatch):
     with pytest.raises(InvalidInputError, match="not a readable analog-nasbench table"):
         tabular.load_nasbench201()
     assert not marker.exists()
+
+
+TINY = {"name": "tiny", "resolutions": [16, 8], "stem": {"op": "conv_k3_hs", "channels": 8, "stride": 2},
+        "stages": [{"channels": [8, 16], "expansions": [1, 2], "blocks": 2, "stride": 2, "ops": ["ir_k3", "ir_k5", "skip"]}],
+        "head": {"op": "ir_pool_hs", "channels": 16, "expansion": 2}}
+
+
+@needs_fmnist
+def test_lanas_on_a_search_space_under_a_latency_budget(tmp_path):
+    """Tiny space: a 1-epoch dmasking supernet, an ONNX Runtime table; LaNAS keeps every network within the budget,
+    the one-shot score is that of the network the choice builds, and the best is a definition the zoo builds."""
+    pytest.importorskip("onnxruntime")
+    import json
+
+    import torch
+    import yaml
+
+    import mobilezoo
+    from mobilezoo.cli.main import main
+    from mobilezoo.nas.latency_table import LatencyTable
+    from mobilezoo.nas.lut_tables import latency_tables, measure_space
+    from mobilezoo.nas.oneshot import OneShotEvaluator, budget_space, choice_of, one_hot
+    from mobilezoo.nas.search import DMaskingSearch, SearchConfig
+    from mobilezoo.nas.space import SearchSpace
+
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    space = SearchSpace.from_file(tmp_path / "tiny.yaml")
+    lut = tmp_path / "lut.json"
+    measure_space(space, lut)
+    latency = latency_tables(space, LatencyTable.load(lut))
+    names = tuple(space.variables())
+    all_ms = sorted(latency.exact(dict(zip(names, a))) for a in budget_space(space, latency, 1e9).enumerate())
+    with pytest.raises(InvalidInputError, match="below the fastest network of space 'tiny'"):
+        budget_space(space, latency, all_ms[0] * 0.5)
+    budget = all_ms[len(all_ms) // 2]  # about half the space is feasible
+    config = SearchConfig(space=str(tmp_path / "tiny.yaml"), target=1e9, epochs=1, warmup_epochs=0, batch_size=32,
+                          limit_train=192, seed=0, threads=1)
+    DMaskingSearch(config, tmp_path / "supernet").run(show_progress=False)
+    out = tmp_path / "lanas"
+    assert main(["search", "lanas", "--space", str(tmp_path / "tiny.yaml"), "--supernet",
+                 str(tmp_path / "supernet" / "search.pt"), "--lut", str(lut), "--budget-ms", str(budget),
+                 "--evaluations", "6", "--eval-images", "64", "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert len(rows) == 6 and len({tuple(r["arch"]) for r in rows}) == 6
+    assert all(r["latency_ms"] <= budget for r in rows)
+    best = max(rows, key=lambda r: r["score"])
+    model = mobilezoo.create_model(str(out / "best.yaml"), num_classes=10)
+    assert model.pretrained_cfg.input_size[-1] == space.resolutions[best["arch"][0]]
+    # the one-shot forward of a one-hot choice is the supernet restricted to that network: its MACs-exact cost
+    # and its score are reproducible, and a choice outside the budget is rejected by the space
+    evaluator = OneShotEvaluator.from_search(tmp_path / "supernet" / "search.pt", space, calibration_images=64, eval_images=64)
+    assert evaluator(space, tuple(best["arch"])) == evaluator(space, tuple(best["arch"]))
+    assert set(one_hot(space, tuple(best["arch"]))) == set(names)
+    over = [a for a in budget_space(space, latency, 1e9).enumerate() if latency.exact(choice_of(space, a)) > budget]
+    assert over and not budget_space(space, latency, budget).is_feasible(over[0])
+    assert torch.is_grad_enabled()

@@ -203,16 +203,14 @@ def test_build_lut_measures_every_block_a_latency_search_needs(tmp_path):
     pytest.importorskip("onnxruntime")
     import yaml
 
-    from mobilezoo.cli.search_command import _build_lut
-    from mobilezoo.nas.search import SearchConfig
+    from mobilezoo.nas.lut_tables import measure_space
 
     tiny = {"name": "tiny", "resolutions": [16, 8], "stem": {"op": "conv_k3_hs", "channels": 8, "stride": 2},
             "stages": [{"channels": [8, 16], "expansions": [1], "blocks": 2, "stride": 2, "ops": ["ir_k3", "skip"]}],
             "head": {"op": "ir_pool_hs", "channels": 16, "expansion": 2}}
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(tiny))
     lut = tmp_path / "lut.json"
-    config = SearchConfig(space=str(tmp_path / "tiny.yaml"), target=1.0, cost="latency", lut=str(lut))
-    _build_lut(config)
+    measure_space(SearchSpace.from_file(tmp_path / "tiny.yaml"), lut)
     table = LatencyTable.load(lut)
     space = SearchSpace.from_file(tmp_path / "tiny.yaml")
     assert table.runtime == "onnxruntime" and len(table.entries) == len(list(space_blocks(space)))

@@ -32,6 +32,9 @@ def add_search(verbs: Any) -> None:
     d.add_argument("--batch-size", type=int, default=64)
     d.add_argument("--limit-train", type=int, default=2000, help="Fashion-MNIST training images (default 2000)")
     d.add_argument("--arch-lr", type=float, default=0.01, help="Adam learning rate of the architecture (default 0.01)")
+    d.add_argument("--temperature", type=float, default=5.0,
+                   help="initial Gumbel-softmax temperature (default 5.0; low values sample near one-hot networks, "
+                   "which makes the supernet a better one-shot evaluator for `search lanas`)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--threads", type=int, default=0, help="torch threads (default: leave as is)")
     d.add_argument("--name", default="searched", help="name written into the derived definition")
@@ -57,34 +60,26 @@ def run_dmasking(args: argparse.Namespace) -> int:
     target = args.target_mflops * 1e6 if args.cost == "macs" else args.target_ms
     config = SearchConfig(space=args.config, target=target, cost=args.cost, lut=args.lut or "", epochs=args.epochs,
                           warmup_epochs=args.warmup_epochs, batch_size=args.batch_size, limit_train=args.limit_train,
-                          arch_lr=args.arch_lr, seed=args.seed, threads=args.threads, name=args.name)
+                          arch_lr=args.arch_lr, temperature=args.temperature, seed=args.seed, threads=args.threads, name=args.name)
     if args.build_lut:
-        _build_lut(config)
+        _build_lut(config.space, config.lut, config.num_classes)
     search = DMaskingSearch(config, args.out)
     path = search.run(resume=args.resume)
     print(f"derived network: {path}  (mobilezoo profile {path}; mobilezoo train ... model={path})")
     return 0
 
 
-def _build_lut(config: Any) -> None:
-    import os
-
-    from ..bench.runtimes import host_cpu
+def _build_lut(space_path: str, lut: str | None, num_classes: int = 10) -> None:
     from ..errors import InvalidInputError
-    from ..nas.latency_table import LatencyTable
-    from ..nas.lut_tables import space_blocks
+    from ..nas.lut_tables import measure_space
     from ..nas.space import SearchSpace
     from ..progress import progress_bar
 
-    if not config.lut:
+    if not lut:
         raise InvalidInputError("--build-lut needs --lut FILE to write")
-    space = SearchSpace.from_file(config.space)
-    table = LatencyTable.load(config.lut) if os.path.exists(config.lut) else LatencyTable(host_cpu=host_cpu())
-    blocks = [b for b in space_blocks(space, config.num_classes) if b.key not in table.entries]
-    bar = progress_bar(total=len(blocks), desc=f"measuring {len(blocks)} blocks ({table.runtime})", unit="block")
-    table.add(blocks, progress=lambda block: bar.update(1))
+    bar = progress_bar(total=0, desc="measuring the space's blocks", unit="block")
+    measure_space(SearchSpace.from_file(space_path), lut, num_classes, progress=lambda block: bar.update(1))
     bar.close()
-    table.save(config.lut)
 
 
 def add_lanas(methods: Any) -> None:
@@ -102,6 +97,7 @@ def add_lanas(methods: Any) -> None:
     p.add_argument("--supernet", help="search space: the search.pt of a `mobilezoo search dmasking` over it")
     p.add_argument("--lut", help="search space: latency table of the space's blocks (one runtime)")
     p.add_argument("--budget-ms", type=float, help="search space: latency budget (ms, predicted by --lut)")
+    p.add_argument("--build-lut", action="store_true", help="measure the space's blocks missing from --lut first (ONNX Runtime)")
     p.add_argument("--eval-images", type=int, default=1000, help="held-out images that score a network (default 1000)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: leave as is)")
     p.add_argument("--name", default="lanas_searched", help="name written into the best network's definition")
@@ -151,6 +147,8 @@ def _search_space(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.build_lut:
+        _build_lut(args.space, args.lut)
     space = SearchSpace.from_file(args.space)
     latency = latency_tables(space, LatencyTable.load(args.lut), source=args.lut)
     candidates = budget_space(space, latency, args.budget_ms)

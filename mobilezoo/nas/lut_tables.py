@@ -9,7 +9,8 @@ derived network equals ``mobilezoo latency derived.yaml --lut FILE``. The table 
 from __future__ import annotations
 
 import itertools
-from typing import Iterator
+import os
+from typing import Any, Callable, Iterator
 
 from ..models.fbnet import BlockSpec, ClassifierHead, IRPoolBlock, OPTION_DEFAULTS, _make_block
 from .cost import CostTables, _tables, final_side, slot_sides
@@ -91,3 +92,15 @@ def space_blocks(space: SearchSpace, num_classes: int = 10, in_chans: int = 3) -
     if key not in seen:
         yield Block("head", key, ClassifierHead(space.head_channels, num_classes), (1, space.head_channels, 1, 1))
 
+
+
+def measure_space(space: SearchSpace, path: str | os.PathLike, num_classes: int = 10,
+                  progress: Callable[[Any], None] | None = None) -> LatencyTable:
+    """Measure every block of ``space`` missing from the table at ``path`` (a new ONNX Runtime table if there is
+    none) and save it; returns the table."""
+    from ..bench.runtimes import host_cpu
+
+    table = LatencyTable.load(path) if os.path.exists(path) else LatencyTable(host_cpu=host_cpu())
+    table.add([b for b in space_blocks(space, num_classes) if b.key not in table.entries], progress=progress)
+    table.save(path)
+    return table

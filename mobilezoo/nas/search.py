@@ -77,6 +77,8 @@ class SearchConfig:
             raise InvalidInputError(f"warmup_epochs must be in [0, epochs), got {self.warmup_epochs} of {self.epochs}")
         if not 0 < self.split < 1:
             raise InvalidInputError(f"split must be in (0, 1), got {self.split}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise InvalidInputError(f"temperature must be a positive number, got {self.temperature}")
         if not (math.isfinite(self.target) and self.target > 0):
             raise InvalidInputError(f"the target budget must be a positive number, got {self.target}")
 
