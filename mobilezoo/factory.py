@@ -98,6 +98,9 @@ def _call_builder(builder: Any, name: str, **kwargs: Any) -> nn.Module:
 def _describe_model(model: nn.Module) -> None:
     """Fill the cfg fields that follow from the built model: first conv, classifier, input channels, pool size."""
     cfg = model.pretrained_cfg
+    fixed = getattr(model, "fixed_input_size", None)  # a network that takes one input size only (an MLP)
+    if fixed is not None and tuple(cfg.input_size[1:]) != tuple(fixed):
+        cfg = model.pretrained_cfg = cfg.for_input_size((cfg.input_size[0], *fixed))
     convs = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
     cfg.first_conv = next((n for n, m in model.named_modules() if isinstance(m, convs)), None)
     cfg.classifier = getattr(model, "classifier_name", None)

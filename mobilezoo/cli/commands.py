@@ -173,6 +173,9 @@ def run_profile(args: argparse.Namespace) -> int:
     console.print(f"parameters:          {result.params:,}")
     console.print(f"weight parameters:   {result.params_conv_linear_weights:,} (Conv/Linear weights only)")
     console.print(f"MACs (without BN):   {human(result.macs_without_bn)} ({result.macs_without_bn:,})")
+    if result.effective_macs_without_bn is not None:
+        console.print(f"effective MACs:      {human(result.effective_macs_without_bn)} ({result.effective_macs_without_bn:,}; "
+                      "relational layers at their mask density)")
     console.print(f"MACs (with BN):      {human(result.macs)} ({result.macs:,})")
     console.print(f"elementwise ops:     {human(result.elementwise_ops)} (not in MACs)")
     console.print(f"activations:         {human(result.activations)}")

@@ -172,8 +172,8 @@ def _export_into(directory: Path, model: nn.Module, name: str, spec: Any, cfg: P
     target = directory / file_name
     started = time.perf_counter()
     with scratch_path(target) as temporary:
-        # models with size-dependent ops fix them for this input while exporting (S3D's shrinking pools)
-        with model.static_shapes(example) if isinstance(model, ZooModel) else contextlib.nullcontext():
+        # models fix size-dependent ops for this input (S3D's shrinking pools), fold masks (relational layers)
+        with model.export_view(example) if isinstance(model, ZooModel) else contextlib.nullcontext():
             info = spec.export(model, example, temporary, ctx)
         exported_seconds = time.perf_counter() - started
         runner = spec.load_runner(temporary, ctx)

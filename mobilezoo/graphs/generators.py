@@ -106,17 +106,28 @@ def barabasi_albert(n: int, m: int, seed: int | str = 0) -> Graph:
 
 
 def _rewire(n: int, ring: list[tuple[int, int]], p: float, rng: random.Random) -> list[tuple[int, int]]:
-    """Rewire each clockwise edge (u, v) with probability p to (u, w), w uniform, no loops or duplicates."""
+    """Rewire each clockwise edge (u, v) with probability p to (u, w), w uniform, no loops or duplicates.
+
+    The random draws follow the relational-graph reference (graph2nn's ``ws_graph``) call for call, so a seed gives
+    its graphs: one ``random()`` per edge; on a hit, ``w`` is drawn until it is neither ``u`` nor a neighbour of
+    ``u``; when ``u`` is already linked to every other node, the rewiring is skipped after the second draw.
+    """
     adjacency: list[set[int]] = [set() for _ in range(n)]
     for u, v in ring:
         adjacency[u].add(v)
         adjacency[v].add(u)
     for u, v in ring:
-        if rng.random() >= p or len(adjacency[u]) >= n - 1:
+        if rng.random() >= p:
             continue
         w = rng.randrange(n)
+        skipped = False
         while w == u or w in adjacency[u]:
             w = rng.randrange(n)
+            if len(adjacency[u]) >= n - 1:
+                skipped = True
+                break
+        if skipped:
+            continue
         adjacency[u].discard(v)
         adjacency[v].discard(u)
         adjacency[u].add(w)
@@ -142,11 +153,12 @@ def watts_strogatz(n: int, k: int, p: float, seed: int | str = 0, tries: int = 2
 
 def ws_flex(n: int, k: float, p: float, seed: int | str = 0, tries: int = 100) -> Graph:
     """WS-flex (relational graphs): any real average degree ``k``. round(k*n/2) edges are spread as evenly
-    as possible over the nodes (the first ones get one extra), then rewired as in WS; redrawn until
-    connected."""
+    as possible over the nodes (the first ones get one extra), node i linked to its next clockwise
+    neighbours, then rewired as in WS; redrawn with the same generator until connected."""
     _check(n, p=(p, 0.0, 1.0), k=(k, 2, n - 1))
-    rng = random.Random(f"ws_flex:{seed}")
-    total = int(k * n / 2 + 0.5)
+    # an integer seed seeds the generator directly, as graph2nn does (its published graphs come out exactly)
+    rng = random.Random(seed if isinstance(seed, int) else f"ws_flex:{seed}")
+    total = round(k * n / 2)  # Python rounding (half to even), as the reference
     counts = [total // n + (1 if i < total % n else 0) for i in range(n)]
     for _ in range(tries):
         ring = [(u, (u + j) % n) for u in range(n) for j in range(1, counts[u] + 1)]

@@ -71,6 +71,12 @@ class ZooModel(nn.Module):
         """Fix size-dependent ops for ``example``'s shape while an exporter traces (S3D's shrinking pools)."""
         yield self
 
+    @contextlib.contextmanager
+    def export_view(self, example: torch.Tensor) -> Iterator["ZooModel"]:
+        """The form an exporter traces: :meth:`static_shapes` by default; relational networks also fold their masks."""
+        with self.static_shapes(example):
+            yield self
+
     def check_checkpoint(self, state: Dict[str, torch.Tensor]) -> None:
         """Family checks on a state dict before any shape check (RandWire: the wiring must match)."""
 

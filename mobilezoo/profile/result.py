@@ -39,6 +39,7 @@ class ProfileResult:
     batch_norm_macs: int
     elementwise_ops: int  # not part of macs
     activations: int
+    effective_macs_without_bn: int | None = None  # relational layers at their mask density (None: no masked layers)
     by_operator: dict[str, int] = field(default_factory=dict)
     modules: list[ModuleRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

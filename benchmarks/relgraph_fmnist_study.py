@@ -1,0 +1,177 @@
+#!/usr/bin/env python
+"""Relational graphs on Fashion-MNIST: the 5-layer relational MLP over graphs covering the (C, L) plane.
+
+1. ``--write-config``: sample WS-flex graphs of 64 nodes, one per cell of a 15 x 15 grid over clustering C in [0, 1]
+   and average path length L in [1, 4.5] (mobilezoo.graphs.relational_sampling), plus the complete graph; write the
+   sweep file configs/sweeps/relgraph_mlp_fmnist.yaml (every graph x --seeds explicit trials of ``relgraph_mlp`` with
+   ``width: match``: widened until its effective MACs reach the dense 512-d MLP's) and graphs.json.
+2. Run the sweep on Ray (resumable; each trial records its seed):
+   ``mobilezoo sweep run --config configs/sweeps/relgraph_mlp_fmnist.yaml --out benchmarks/results/relational_graphs/sweep --workers 2``
+3. ``--analyze``: per graph mean +- std error; heatmap of mean error over the (C, L) cells; the sweet spot by the
+   paper's rule (cells not significantly worse than the best cell: one-sided Welch t-test, p >= 0.05); best graph vs
+   the complete graph; Pearson and Spearman correlation of error with C and with L. Writes study.json, study.md,
+   heatmap.png, error_vs_c_l.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from mobilezoo.bench.runtimes import host_cpu
+from mobilezoo.fileio import atomic_path, write_json_atomic
+from mobilezoo.graphs.relational_sampling import sample_relational_graphs
+from mobilezoo.models.relgraph import RelationalGraph, mlp_macs
+from mobilezoo.sweep.store import ResultStore
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "results" / "relational_graphs"
+CONFIG = ROOT / "configs" / "sweeps" / "relgraph_mlp_fmnist.yaml"
+INPUT = 28  # Fashion-MNIST, replicated to 3 channels: 2,352 inputs
+RECIPE = {"dataset": "fashion_mnist", "input_size": INPUT, "num_classes": 10, "epochs": 3, "batch_size": 128,
+          "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 5.0e-4, "warmup_epochs": 0.2,
+          "label_smoothing": 0.0, "limit_train": 10000, "limit_eval": 5000}
+C_BINS, L_BINS, L_RANGE = 15, 15, (1.0, 4.5)
+
+
+def write_config(seeds: int) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(desc="measuring candidate graphs (C, L)", unit="graph")
+    sampled = sample_relational_graphs(c_bins=C_BINS, l_bins=L_BINS, l_range=L_RANGE, progress=lambda: bar.update(1))
+    bar.close()
+    inputs = 3 * INPUT * INPUT
+    graphs = [{"id": f"g{index:03d}", "graph": {"nodes": g.nodes, "sparsity": round(g.sparsity, 6), "p": round(g.p, 6),
+                                                 "seed": g.seed},
+               "C": g.clustering, "L": g.path_length, "cell": list(g.cell)} for index, g in enumerate(sampled)]
+    graphs.append({"id": "complete", "graph": {"nodes": 64, "sparsity": 1.0, "p": 0.0, "seed": 1}, "C": 1.0, "L": 1.0,
+                   "cell": None})
+    for g in graphs:
+        from mobilezoo.models.relgraph import RelGraphMLP
+
+        spec = RelationalGraph(**g["graph"])
+        g["width"] = RelGraphMLP(spec, "match", input_size=INPUT).width
+        g["effective_macs"] = mlp_macs(spec, g["width"], inputs)
+    trials = [{"id": f"{g['id']}_r{r}", "model": "relgraph_mlp",
+               "model_kwargs": {"graph": g["graph"], "width": g["width"], "input_size": INPUT}}
+              for g in graphs for r in range(seeds)]
+    header = ("# Relational graphs (arXiv 2007.06559) on Fashion-MNIST: the 5-layer relational MLP over WS-flex graphs\n"
+              "# covering the (C, L) plane plus the complete graph, each MAC-matched to the dense 512-d MLP, "
+              f"{seeds} seeds each.\n# Written by: python benchmarks/relgraph_fmnist_study.py --write-config\n"
+              "# Run: mobilezoo sweep run --config configs/sweeps/relgraph_mlp_fmnist.yaml "
+              "--out benchmarks/results/relational_graphs/sweep --workers 2\n")
+    body = yaml.safe_dump({"name": "relgraph_mlp_fmnist", "seed": 1, "recipe": RECIPE, "threads_per_trial": 1},
+                          sort_keys=False, default_flow_style=False)
+    body += "trials:\n" + "".join(f"  - {yaml.safe_dump(t, default_flow_style=True, sort_keys=False, width=10_000).strip()}\n"
+                                  for t in trials)
+    with atomic_path(CONFIG) as temporary:
+        temporary.write_text(header + body)
+    OUT.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(OUT / "graphs.json", {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                            "bins": {"C": C_BINS, "L": L_BINS, "L_range": L_RANGE}, "graphs": graphs})
+    print(f"{len(graphs)} graphs x {seeds} seeds = {len(trials)} trials -> {CONFIG.relative_to(ROOT)}")
+
+
+def analyze() -> None:
+    from scipy import stats
+
+    graphs = json.loads((OUT / "graphs.json").read_text())["graphs"]
+    records = ResultStore(OUT / "sweep").records()
+    rows = []
+    for g in graphs:
+        errors = [records[k]["error"] for k in records if k.rsplit("_r", 1)[0] == g["id"] and records[k].get("status") == "ok"]
+        if errors:
+            rows.append({**g, "errors": errors, "mean": statistics.fmean(errors),
+                         "std": statistics.pstdev(errors) if len(errors) > 1 else 0.0})
+    complete = next(r for r in rows if r["id"] == "complete")
+    relational = [r for r in rows if r["id"] != "complete"]
+    best = min(relational, key=lambda r: r["mean"])
+    sweet = []
+    for r in relational:
+        if r is best:
+            sweet.append(r)
+            continue
+        test = stats.ttest_ind(r["errors"], best["errors"], equal_var=False, alternative="greater")
+        r["p_worse_than_best"] = float(test.pvalue)
+        if not test.pvalue < 0.05:
+            sweet.append(r)
+    cs, ls, means = (np.array([r[k] for r in relational]) for k in ("C", "L", "mean"))
+    correlations = {f"{name}_{axis}": float(fn(values, means)[0]) for axis, values in (("C", cs), ("L", ls))
+                    for name, fn in (("pearson", stats.pearsonr), ("spearman", stats.spearmanr))}
+    summary = {
+        "graphs": len(relational), "seeds_per_graph": sorted({len(r["errors"]) for r in rows}),
+        "trials_ok": sum(len(r["errors"]) for r in rows), "recipe": RECIPE,
+        "complete": {"mean": complete["mean"], "std": complete["std"], "width": complete["width"]},
+        "best": {k: best[k] for k in ("id", "graph", "C", "L", "width", "mean", "std")},
+        "sweet_spot": {"cells": len(sweet), "C": [min(r["C"] for r in sweet), max(r["C"] for r in sweet)],
+                       "L": [min(r["L"] for r in sweet), max(r["L"] for r in sweet)]},
+        "graphs_better_than_complete": sum(r["mean"] < complete["mean"] for r in relational),
+        "correlations_error_with": correlations,
+        "wall_seconds_total": round(sum(records[k].get("wall_seconds", 0) for k in records), 1),
+        "host_cpu": host_cpu(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    write_json_atomic(OUT / "study.json", {"summary": summary, "rows": rows})
+    plot(relational, complete, best, sweet)
+    print(json.dumps(summary, indent=1))
+
+
+def plot(relational: list[dict], complete: dict, best: dict, sweet: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    grid = np.full((L_BINS, C_BINS), np.nan)
+    for r in relational:
+        grid[r["cell"][1], r["cell"][0]] = r["mean"]
+    figure, axis = plt.subplots(figsize=(6.4, 4.8))
+    extent = (0, 1, L_RANGE[0], L_RANGE[1])
+    image = axis.imshow(grid, origin="lower", extent=extent, aspect="auto", cmap="viridis_r")
+    figure.colorbar(image, label="top-1 error (%), mean of seeds")
+    c_step, l_step = 1 / C_BINS, (L_RANGE[1] - L_RANGE[0]) / L_BINS
+    for r in sweet:
+        axis.add_patch(Rectangle((r["cell"][0] * c_step, L_RANGE[0] + r["cell"][1] * l_step), c_step, l_step,
+                                 fill=False, edgecolor="red", linewidth=1.2))
+    axis.plot(best["C"], best["L"], "r*", markersize=14, label=f"best graph {best['mean']:.2f} +- {best['std']:.2f}")
+    axis.plot(1.0, 1.0, "ws", markersize=8, label=f"complete graph {complete['mean']:.2f} +- {complete['std']:.2f}")
+    axis.set(xlabel="clustering C", ylabel="average path length L",
+             title="Relational 5-layer MLP on Fashion-MNIST (MAC-matched)\nred boxes: sweet spot (not worse than best, p<0.05)")
+    axis.legend(loc="upper right", fontsize=8)
+    figure.tight_layout()
+    with atomic_path(OUT / "heatmap.png") as temporary:
+        figure.savefig(temporary, dpi=110, format="png")
+    plt.close(figure)
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    for axis, key in zip(axes, ("C", "L")):
+        axis.errorbar([r[key] for r in relational], [r["mean"] for r in relational], [r["std"] for r in relational],
+                      fmt="o", markersize=3, alpha=0.7)
+        axis.axhline(complete["mean"], color="k", linestyle="--", label="complete graph")
+        axis.set(xlabel=key, ylabel="top-1 error (%)")
+    axes[0].legend()
+    figure.tight_layout()
+    with atomic_path(OUT / "error_vs_c_l.png") as temporary:
+        figure.savefig(temporary, dpi=110, format="png")
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--write-config", action="store_true")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--analyze", action="store_true")
+    args = parser.parse_args()
+    if args.write_config:
+        write_config(args.seeds)
+    if args.analyze:
+        analyze()
+
+
+if __name__ == "__main__":
+    main()
