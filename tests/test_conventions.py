@@ -13,6 +13,9 @@ from mobilezoo.models.base import FeatureInfo
 
 MODELS = mobilezoo.list_models()
 MODELS_2D = [n for n in MODELS if len(mobilezoo.get_pretrained_cfg(n).input_size) == 3]
+# networks with spatial feature maps (an MLP's features are vectors: pool_size ()); the MLP's own contract is in
+# test_relgraph.py
+SPATIAL = [n for n in MODELS_2D if mobilezoo.get_pretrained_cfg(n).pool_size != ()]
 
 
 def _eval(name: str, **kwargs) -> torch.nn.Module:
@@ -20,7 +23,7 @@ def _eval(name: str, **kwargs) -> torch.nn.Module:
     return mobilezoo.create_model(name, **kwargs).eval()
 
 
-@pytest.mark.parametrize("name", MODELS_2D)
+@pytest.mark.parametrize("name", SPATIAL)
 @torch.no_grad()
 def test_timm_default_cfg_and_head_contract(name):
     """timm's test_model_default_cfgs: unpooled features, pre-logits width, classifier resets, cfg keys."""
@@ -49,7 +52,7 @@ def test_timm_default_cfg_and_head_contract(name):
     assert model(x).shape == (1, 7) and model.get_classifier() is not None
 
 
-@pytest.mark.parametrize("name", MODELS_2D)
+@pytest.mark.parametrize("name", SPATIAL)
 @torch.no_grad()
 def test_timm_features_only_contract(name):
     """timm's test_model_forward_features: FeatureInfo channels/reduction/module_name match the outputs."""
@@ -74,7 +77,8 @@ def test_torchvision_scripting_and_fx(name):
     """torchvision's checks: every model scripts and FX-traces, and both equal eager."""
     model = _eval(name)
     video = len(model.pretrained_cfg.input_size) == 4
-    x = torch.randn(1, 3, 4, 32, 32) if video else torch.randn(1, 3, 64, 64)
+    fixed = model.pretrained_cfg.pool_size == ()  # takes its own input size only (an MLP)
+    x = torch.randn(1, 3, 4, 32, 32) if video else torch.randn(1, *model.pretrained_cfg.input_size) if fixed else torch.randn(1, 3, 64, 64)
     expected = model(x)
     scripted = torch.jit.script(model)
     assert torch.allclose(scripted(x), expected, rtol=1e-4, atol=1e-5)

@@ -170,3 +170,20 @@ def test_relational_networks_export_verified_with_folded_masks(tmp_path, fmt):
                                         num_classes=10).eval()
         result = export(resnet, fmt, tmp_path / "resnet", input_size=(3, 32, 32), seed=0)
         assert result.checks and all(check["passed"] for check in result.checks)
+
+
+@torch.no_grad()
+def test_mlp_classifier_contract_with_vector_features():
+    model = mobilezoo.create_model("relgraph_mlp", graph=SPARSE.to_dict(), width=96, in_chans=1, input_size=10).eval()
+    assert model.pretrained_cfg.input_size == (1, 10, 10) and model.pretrained_cfg.pool_size == ()
+    x = torch.randn(2, 1, 10, 10)
+    features = model.forward_features(x)
+    assert features.shape == (2, 96) and model.forward_head(features, pre_logits=True).shape == (2, 96)
+    torch.testing.assert_close(model.forward_head(features), model(x))
+    model.reset_classifier(0)
+    assert model(x).shape == (2, 96)
+    model.reset_classifier(4)
+    assert model(x).shape == (2, 4)
+    extractor = mobilezoo.create_model("relgraph_mlp", graph=SPARSE.to_dict(), width=96, in_chans=1, input_size=10,
+                                       features_only=True).eval()
+    assert [o.shape for o in extractor(x)] == [(2, 96)] * 3 and extractor.feature_info.channels() == [96] * 3

@@ -54,18 +54,13 @@ def relational_mask(graph: Graph, in_channels: int, out_channels: int) -> torch.
 
 
 class _Masked:
-    """Shared behaviour of the relational layers: the mask buffer, its density, folding."""
-
-    mask: torch.Tensor
-    weight: nn.Parameter
-    folded: bool
+    """Shared behaviour of the relational layers (``mask`` buffer, ``folded`` flag): density, masked weight, folding."""
 
     def mask_density(self) -> float:
         return float(self.mask.mean())
 
     def masked_weight(self) -> torch.Tensor:
-        mask = self.mask if self.weight.dim() == 2 else self.mask[:, :, None, None]
-        return self.weight if self.folded else self.weight * mask
+        return self.weight if self.folded else self.weight * self.mask
 
     @torch.no_grad()
     def fold(self) -> None:
@@ -93,7 +88,8 @@ class RelationalConv2d(_Masked, nn.Conv2d):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, graph: Graph, stride: int = 1,
                  padding: int = 0, bias: bool = False) -> None:
         nn.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride, padding, bias=bias)
-        self.register_buffer("mask", relational_mask(graph, in_channels, out_channels))
+        # [out, in, 1, 1]: broadcasts over the kernel (no shape test in forward, so torch.fx can trace it)
+        self.register_buffer("mask", relational_mask(graph, in_channels, out_channels)[:, :, None, None].contiguous())
         self.folded = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -387,10 +387,10 @@ def _resnet_builder(depth: int, best: bool = False) -> Callable[..., RelGraphRes
 
 CIFAR = {"mean": (0.4914, 0.4822, 0.4465), "std": (0.2470, 0.2435, 0.2616)}
 for _name, _builder, _cfg, _published, _description in (
-    ("relgraph_mlp", _mlp_builder, default_cfg(32, num_classes=10, classifier="fc", first_conv="stem.1", **CIFAR),
+    ("relgraph_mlp", _mlp_builder, default_cfg(32, num_classes=10, classifier="fc", first_conv="stem.1", pool_size=(), **CIFAR),
      {"macs": 2_364_416, "note": "complete graph = the dense 512-d 5-layer MLP (conv + linear MACs)"},
      "5-layer relational MLP (stem, 3 relational layers, head); pass graph={sparsity, p, seed}, width (or 'match')"),
-    ("relgraph_mlp_best", _best_mlp, default_cfg(32, num_classes=10, classifier="fc", first_conv="stem.1", **CIFAR),
+    ("relgraph_mlp_best", _best_mlp, default_cfg(32, num_classes=10, classifier="fc", first_conv="stem.1", pool_size=(), **CIFAR),
      {"macs": 2_364_416, "width": 1522, "C": 0.448, "L": 2.479, "cifar10_top1_err": 32.05},
      "the paper's best MLP graph (C 0.448, L 2.479), width 1522: effective MACs of the dense 512-d MLP"),
     ("relgraph_resnet34", _resnet_builder(34), default_cfg(224, classifier="fc", first_conv="conv1"),
