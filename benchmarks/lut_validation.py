@@ -32,7 +32,7 @@ from mobilezoo.bench.runtimes import _version, host_cpu
 from mobilezoo.nas.validation_space import all_blocks_archs, sample
 from mobilezoo.bench.weights import synthetic_weights
 from mobilezoo.export.formats import RUNTIMES
-from mobilezoo.fileio import write_json_atomic
+from mobilezoo.fileio import atomic_path, write_json_atomic
 from mobilezoo.models.fbnet import build_fbnet
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -125,8 +125,12 @@ def summarize() -> None:
                      f"| {q['within_10pct']:.0%} | {'met' if goal else 'NOT met'} | {r['date'][:10]} | {r['wall_seconds']:.0f} s |")
     lines += ["", "Machine: the host CPU named in each JSON record. Raw per-network figures: `lut_validation_<runtime>.json`; "
               "scatter plots: `lut_validation_<runtime>.png`; the tables: `lut_<runtime>_1t.json`."]
-    with open(os.path.join(RESULTS, "lut_validation.md"), "w") as handle:
-        handle.write("\n".join(lines) + "\n")
+    notes = os.path.join(RESULTS, "lut_validation_notes.md")  # the hand-written account of the runs, kept across reruns
+    if os.path.exists(notes):
+        with open(notes) as handle:
+            lines += ["", handle.read().strip()]
+    with atomic_path(os.path.join(RESULTS, "lut_validation.md")) as temporary:
+        temporary.write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
