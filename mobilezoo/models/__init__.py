@@ -1,6 +1,6 @@
 """Model families. Importing this package registers every family with :mod:`mobilezoo.registry`."""
 
-from . import anynet, fbnet, randwire, relgraph, resnext, s3d  # noqa: F401  (importing registers each family)
+from . import anynet, darts, fbnet, randwire, relgraph, resnext, s3d  # noqa: F401  (importing registers each family)
 from .base import FeatureListNet, ZooModel
 from ..weights.packaged import register_packaged
 

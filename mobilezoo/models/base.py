@@ -71,6 +71,18 @@ class ZooModel(nn.Module):
         """Fix size-dependent ops for ``example``'s shape while an exporter traces (S3D's shrinking pools)."""
         yield self
 
+    def feature_taps(self, x: torch.Tensor, sequence: List[str], taps: List[bool]) -> List[torch.Tensor]:
+        """Run the modules of ``sequence`` one after another; return the outputs where ``taps`` is set.
+
+        Families whose stages take more than the previous output (DARTS cells take two states) override it.
+        """
+        outputs = []
+        for name, tap in zip(sequence, taps):
+            x = self.get_submodule(name)(x)
+            if tap:
+                outputs.append(x)
+        return outputs
+
     @contextlib.contextmanager
     def export_view(self, example: torch.Tensor) -> Iterator["ZooModel"]:
         """The form an exporter traces: :meth:`static_shapes` by default; relational networks also fold their masks."""
@@ -213,9 +225,4 @@ class FeatureListNet(nn.Module):
         self.pretrained_cfg = getattr(model, "pretrained_cfg", None)
 
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
-        outputs = []
-        for name, tap in zip(self._sequence, self._taps):
-            x = self.model.get_submodule(name)(x)
-            if tap:
-                outputs.append(x)
-        return outputs
+        return self.model.feature_taps(x, self._sequence, self._taps)
