@@ -18,7 +18,8 @@ from ..errors import InvalidInputError
 
 CHOICES = {
     "optimizer": ("sgd", "rmsprop", "adamw"),
-    "dataset": ("fashion_mnist", "folder", "clips"),
+    "dataset": ("fashion_mnist", "folder", "clips", "colour_crops"),
+    "task": ("classification", "rotation", "jigsaw", "colorization"),
 }
 #: inclusive (low, high) per numeric key; None leaves that side open
 RANGES: dict[str, tuple[float | None, float | None]] = {
@@ -39,6 +40,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "limit_eval": (0, None),
     "num_workers": (0, 256),
     "threads": (0, 1024),
+    "jigsaw_grid": (2, 3),
+    "jigsaw_permutations": (2, 362_880),
 }
 #: keys whose range excludes its upper end (a decay of 1 never moves)
 OPEN_ABOVE = ("momentum", "label_smoothing", "ema_decay")
@@ -50,7 +53,10 @@ DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 class TrainConfig:
     model: str = "fbnetv2_f1"
     model_kwargs: dict[str, Any] = field(default_factory=dict)
-    dataset: str = "fashion_mnist"  # fashion_mnist | folder | clips
+    task: str = "classification"  # classification | rotation | jigsaw | colorization (mobilezoo.train.pretext)
+    jigsaw_grid: int = 2  # jigsaw: tiles per side (2: all 24 permutations; 3: a maximal-Hamming subset)
+    jigsaw_permutations: int = 24
+    dataset: str = "fashion_mnist"  # fashion_mnist | folder | clips | colour_crops (unlabelled colour photo crops)
     data_dir: str = ""  # for folder/clips: train/ and val/ inside, each with a folder per class
     clip_frames: int = 16  # for dataset=clips: frames per clip
     input_size: int = 32
@@ -131,6 +137,10 @@ class TrainConfig:
             raise InvalidInputError("out_dir must be a folder path, got ''")
         if self.dataset in ("folder", "clips") and not self.data_dir:
             raise InvalidInputError(f"dataset={self.dataset} needs data_dir=<folder with train/ and val/>")
+        if self.task == "colorization" and self.dataset != "colour_crops":
+            raise InvalidInputError("task=colorization needs colour images: dataset=colour_crops")
+        if self.dataset == "colour_crops" and self.task == "classification":
+            raise InvalidInputError("dataset=colour_crops has no labels; use a pretext task (rotation, jigsaw, colorization)")
         if self.warmup_epochs > self.epochs:
             raise InvalidInputError(f"warmup_epochs ({self.warmup_epochs}) must not exceed epochs ({self.epochs})")
 

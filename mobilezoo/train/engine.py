@@ -30,7 +30,8 @@ from .optim import ModelEMA, build_optimizer, cosine_with_warmup
 CHECKPOINT = "last.pt"
 METRICS = "metrics.jsonl"
 #: options a checkpoint's tensors depend on: resuming with another value cannot load it
-STATE_SHAPING = ("model", "model_kwargs", "num_classes", "optimizer", "ema_decay")
+STATE_SHAPING = ("model", "model_kwargs", "num_classes", "optimizer", "ema_decay", "task", "jigsaw_grid",
+                 "jigsaw_permutations")
 
 
 class ShardedSampler(torch.utils.data.Sampler[int]):
@@ -87,6 +88,10 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def build_data(config: TrainConfig, cfg: dict[str, Any]) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]:
+    if config.dataset == "colour_crops":
+        from ..data.colour_crops import colour_crops
+
+        return colour_crops("train", cfg, config.limit_train or None), colour_crops("eval", cfg, config.limit_eval or None)
     if config.dataset == "fashion_mnist":
         from ..data.fashion_mnist import fashion_mnist
 
@@ -100,6 +105,10 @@ def build_data(config: TrainConfig, cfg: dict[str, Any]) -> tuple[torch.utils.da
 
 def data_cfg(config: TrainConfig, model_cfg: PretrainedCfg) -> PretrainedCfg:
     """The model's cfg with the preprocessing the run trains with; it becomes the trained weights' cfg."""
+    if config.dataset == "colour_crops":
+        from ..data.colour_crops import colour_crops_cfg
+
+        return colour_crops_cfg(model_cfg, config.input_size)
     if config.dataset == "fashion_mnist":
         from ..data.fashion_mnist import fmnist_cfg
 
@@ -126,8 +135,12 @@ class Trainer:
         torch.manual_seed(config.seed)
         np.random.seed(config.seed)
         random.seed(config.seed)
-        self.model = create_model(config.model, num_classes=config.num_classes, **config.model_kwargs)
-        self.cfg = data_cfg(config, self.model.pretrained_cfg)
+        from .pretext import Task
+
+        self.task = Task(config.task, config.num_classes, config.jigsaw_grid, config.jigsaw_permutations, config.seed)
+        self.model = self.task.build(lambda **options: create_model(config.model, **{**config.model_kwargs, **options}))
+        backbone = getattr(self.model, "trunk", self.model)  # pretext heads wrap the zoo model
+        self.cfg = data_cfg(config, backbone.pretrained_cfg)
         self.model.pretrained_cfg = self.cfg
         self.model.to(self.device)
         if config.channels_last:
@@ -147,7 +160,8 @@ class Trainer:
         self.use_amp = config.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.ema = ModelEMA(self.model, config.ema_decay) if config.ema_decay > 0 else None
-        self.criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        mean, std = (torch.tensor(self.cfg.mean).view(1, -1, 1, 1), torch.tensor(self.cfg.std).view(1, -1, 1, 1))
+        self.to_rgb = lambda images: images * std.to(images) + mean.to(images)  # normalised -> [0, 1] colour
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         self.show_progress = show_progress and self.dist.is_main
@@ -237,12 +251,13 @@ class Trainer:
         order = torch.randperm(len(self.train_set), generator=generator)[: count * self.config.batch_size].tolist()
         for start in range(0, len(order), self.config.batch_size):
             images = torch.stack([self.train_set[i][0] for i in order[start : start + self.config.batch_size]])
-            yield images.to(self.device)
+            yield self.task.prepare(images.to(self.device), torch.zeros(len(images), dtype=torch.long), self.to_rgb)[0]
 
     def train_epoch(self) -> dict[str, float]:
         from ..progress import progress_bar
 
         self.net.train()
+        self.task.generator.manual_seed(self.config.seed + 17 + self.epoch)  # jigsaw shuffles: a function of the epoch
         if self.config.freeze_bn:
             for module in self.model.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
@@ -251,8 +266,9 @@ class Trainer:
         bar = progress_bar(self._batches(), total=self.steps_per_epoch, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
                            disable=not self.show_progress)
         for images, labels in bar:
+            inputs, targets = self.task.prepare(images, labels, self.to_rgb)
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-                loss = self.criterion(self.net(images), labels)
+                loss = self.task.loss(self.net(inputs), targets, self.config.label_smoothing)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             if self.config.grad_clip > 0:
@@ -265,8 +281,8 @@ class Trainer:
                 self.ema.update(self.model)
             if not math.isfinite(loss.item()):
                 raise InvalidInputError(f"training diverged (loss {loss.item()}) at epoch {self.epoch + 1}; lower lr")
-            total_loss += loss.item() * len(labels)
-            seen += len(labels)
+            total_loss += loss.item() * len(targets)
+            seen += len(targets)
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", lr=f"{self.scheduler.get_last_lr()[0]:.4g}", refresh=False)
         return {"train_loss": total_loss / max(1, seen), "train_seconds": time.perf_counter() - started,
                 "lr": self.scheduler.get_last_lr()[0]}
@@ -276,14 +292,16 @@ class Trainer:
         model = model or (self.ema.module if self.ema else self.model)
         model.eval()
         loader = torch.utils.data.DataLoader(self.eval_set, batch_size=256, shuffle=False)
-        correct, loss, count = 0, 0.0, 0
+        correct, loss, count, samples = 0, 0.0, 0, 0
+        self.task.generator.manual_seed(self.config.seed + 1)  # the same jigsaw shuffles at every evaluation
         for images, labels in loader:
-            images, labels = images.to(self.device), labels.to(self.device)
-            logits = model(images).float()
-            loss += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
-            correct += (logits.argmax(1) == labels).sum().item()
-            count += len(labels)
-        return {"eval_top1": 100.0 * correct / max(1, count), "eval_loss": loss / max(1, count), "eval_samples": count}
+            inputs, targets = self.task.prepare(images.to(self.device), labels.to(self.device), self.to_rgb)
+            logits = model(inputs).float()
+            right, total = self.task.correct(logits, targets)
+            loss += nn.functional.cross_entropy(logits, targets).item() * total
+            correct, count, samples = correct + right, count + total, samples + len(images)
+        # eval_top1: classification top-1, or the pretext task's accuracy (rotation, permutation, ab bin per pixel)
+        return {"eval_top1": 100.0 * correct / max(1, count), "eval_loss": loss / max(1, count), "eval_samples": samples}
 
     def fit(self, resume: bool = False, stop_after: int | None = None) -> list[dict[str, Any]]:
         """Train to ``config.epochs``; with ``resume`` continue from ``out_dir/last.pt`` when it exists.
@@ -347,6 +365,9 @@ class Trainer:
 
         from ..weights.release import write_release
 
+        if self.config.task != "classification":
+            raise InvalidInputError(f"a {self.config.task} training is a pretext: its head is not a classifier to release; "
+                                    "fine-tune the backbone with task=classification")
         model = self.final_weights()
         tensors = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()}
         path = self.out_dir / f"{name}.safetensors"

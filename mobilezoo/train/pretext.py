@@ -1,0 +1,178 @@
+"""Training tasks: supervised classification and the label-free pretext tasks of UnNAS (arXiv 2003.12056).
+
+A :class:`Task` is a batch transform (images, labels -> inputs, targets), a network around any zoo backbone, a loss
+and an accuracy. The trainer selects one with ``task:`` in the training YAML.
+
+- ``classification``: the labels, the backbone's classifier.
+- ``rotation``: every image of the batch in all four rotations (0, 90, 180, 270 degrees, ``torch.rot90`` on H, W),
+  labels 0-3, the backbone's classifier set to 4 outputs.
+- ``jigsaw``: the image cut into a ``grid x grid`` set of tiles (each normalised by its own mean and std per
+  channel), shuffled by a permutation drawn from a fixed set (2 x 2: all 24; 3 x 3: ``permutations`` chosen greedily
+  for maximal Hamming distance), label = the permutation's index; one backbone (pre-logits features) runs on every
+  tile, the tile features are concatenated in tile order and a linear layer predicts the permutation.
+- ``colorization``: input the L channel of CIE Lab (L / 100 - 0.5, one channel), target per pixel the index of the
+  nearest quantised ab bin (:mod:`.lab_color`); the backbone's feature map, a 1x1 conv to the bins, bilinear
+  upsampling to the input size, per-pixel cross-entropy. Needs colour images.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import InvalidInputError
+
+TASKS = ("classification", "rotation", "jigsaw", "colorization")
+
+
+# --- jigsaw geometry ---------------------------------------------------------------------------------------
+
+
+def to_tiles(images: torch.Tensor, grid: int) -> torch.Tensor:
+    """[B, C, H, W] -> [B, grid*grid, C, H/grid, W/grid], tiles in row-major order."""
+    b, c, h, w = images.shape
+    if h % grid or w % grid:
+        raise InvalidInputError(f"a {grid}x{grid} jigsaw grid does not divide a {h}x{w} image; use an input size that "
+                                f"is a multiple of {grid}")
+    tiles = images.view(b, c, grid, h // grid, grid, w // grid).permute(0, 2, 4, 1, 3, 5)
+    return tiles.reshape(b, grid * grid, c, h // grid, w // grid)
+
+
+def from_tiles(tiles: torch.Tensor, grid: int) -> torch.Tensor:
+    """Inverse of :func:`to_tiles`."""
+    b, _, c, th, tw = tiles.shape
+    return tiles.view(b, grid, grid, c, th, tw).permute(0, 3, 1, 4, 2, 5).reshape(b, c, grid * th, grid * tw)
+
+
+def maximal_hamming_permutations(tiles: int, count: int, seed: int = 0) -> torch.Tensor:
+    """``count`` permutations of ``tiles`` chosen greedily so each new one is as far (Hamming) from the chosen as
+    possible (Noroozi & Favaro's selection); all of them when ``count`` is the total. Deterministic for a seed."""
+    every = np.array(list(itertools.permutations(range(tiles))), dtype=np.int8)
+    if count >= len(every):
+        return torch.from_numpy(every.astype(np.int64))
+    rng = np.random.default_rng(seed)
+    chosen = [int(rng.integers(len(every)))]
+    nearest = (every != every[chosen[0]]).sum(axis=1)  # distance of every permutation to the chosen set
+    for _ in range(count - 1):
+        best = int(np.flatnonzero(nearest == nearest.max())[0])
+        chosen.append(best)
+        nearest = np.minimum(nearest, (every != every[best]).sum(axis=1))
+    return torch.from_numpy(every[chosen].astype(np.int64))
+
+
+def normalise_tiles(tiles: torch.Tensor) -> torch.Tensor:
+    """Each tile to zero mean and unit std per channel (no low-level shortcut across tile borders)."""
+    mean = tiles.mean(dim=(-2, -1), keepdim=True)
+    std = tiles.std(dim=(-2, -1), keepdim=True).clamp(min=1e-5)
+    return (tiles - mean) / std
+
+
+class JigsawNet(nn.Module):
+    """A shared trunk on every tile, concatenated pooled features, a linear layer over permutations."""
+
+    def __init__(self, trunk: nn.Module, tiles: int, permutations: int) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.tiles = tiles
+        self.fc = nn.Linear(tiles * trunk.head_hidden_size, permutations)
+
+    def forward(self, tiles: torch.Tensor) -> torch.Tensor:
+        b, t = tiles.shape[:2]
+        features = self.trunk(tiles.flatten(0, 1))  # [B*T, F] pre-logits
+        return self.fc(features.view(b, t * features.shape[1]))
+
+
+class ColorizationNet(nn.Module):
+    """The trunk's feature map -> 1x1 conv to the ab bins -> bilinear upsampling to the input size."""
+
+    def __init__(self, trunk: nn.Module, bins: int) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.head = nn.Conv2d(trunk.num_features, bins, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.head(self.trunk.forward_features(x))
+        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+# --- tasks ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Task:
+    """What a training optimises; ``build(make_model)`` gets a function that builds the backbone."""
+
+    name: str = "classification"
+    num_classes: int = 10
+    jigsaw_grid: int = 2
+    jigsaw_permutations: int = 24
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.name not in TASKS:
+            raise InvalidInputError(f"unknown task '{self.name}'; tasks: {', '.join(TASKS)}")
+        if self.name == "jigsaw":
+            if self.jigsaw_grid not in (2, 3):
+                raise InvalidInputError(f"jigsaw_grid must be 2 or 3, got {self.jigsaw_grid}")
+            total = 24 if self.jigsaw_grid == 2 else 362_880
+            if not 2 <= self.jigsaw_permutations <= total:
+                raise InvalidInputError(f"jigsaw_permutations must be in [2, {total}] for a {self.jigsaw_grid}x"
+                                        f"{self.jigsaw_grid} grid, got {self.jigsaw_permutations}")
+            self.permutations = maximal_hamming_permutations(self.jigsaw_grid ** 2, self.jigsaw_permutations, self.seed)
+        if self.name == "colorization":
+            from .lab_color import ab_bins
+
+            self.bins = torch.from_numpy(ab_bins())
+        self.generator = torch.Generator().manual_seed(self.seed + 17)
+
+    @property
+    def in_chans(self) -> int | None:
+        """Input channels the backbone must take (None: the data's)."""
+        return 1 if self.name == "colorization" else None
+
+    def build(self, make_model: Callable[..., nn.Module]) -> nn.Module:
+        if self.name == "classification":
+            return make_model(num_classes=self.num_classes)
+        if self.name == "rotation":
+            return make_model(num_classes=4)
+        if self.name == "jigsaw":
+            return JigsawNet(make_model(num_classes=0), self.jigsaw_grid ** 2, len(self.permutations))
+        return ColorizationNet(make_model(num_classes=0, in_chans=1), len(self.bins))
+
+    def prepare(self, images: torch.Tensor, labels: torch.Tensor, rgb: Callable[[torch.Tensor], torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The network's inputs and targets for a batch. ``rgb`` maps normalised images back to [0, 1] colour
+        (colorization converts colour to Lab)."""
+        if self.name == "classification":
+            return images, labels
+        if self.name == "rotation":
+            rotated = torch.cat([torch.rot90(images, k, dims=(2, 3)) for k in range(4)])
+            return rotated, torch.arange(4).repeat_interleave(len(images)).to(images.device)
+        if self.name == "jigsaw":
+            tiles = to_tiles(images, self.jigsaw_grid)
+            index = torch.randint(len(self.permutations), (len(images),), generator=self.generator)
+            order = self.permutations[index]  # [B, T]: tile order of each shuffled image
+            shuffled = torch.gather(tiles, 1, order.to(images.device).view(*order.shape, 1, 1, 1).expand_as(tiles))
+            return normalise_tiles(shuffled), index.to(images.device)
+        if rgb is None:
+            raise InvalidInputError("colorization needs colour images (dataset: colour_crops)")
+        from .lab_color import nearest_bin, rgb_to_lab
+
+        lab = rgb_to_lab(rgb(images).clamp(0, 1))
+        return lab[:, :1] / 100 - 0.5, nearest_bin(lab[:, 1:], self.bins.to(lab)).to(images.device)
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+        smoothing = label_smoothing if self.name == "classification" else 0.0
+        return F.cross_entropy(logits, targets, label_smoothing=smoothing)
+
+    @staticmethod
+    def correct(logits: torch.Tensor, targets: torch.Tensor) -> tuple[int, int]:
+        """(right, total) predictions: per image, or per pixel for colorization."""
+        hits = logits.argmax(1) == targets
+        return int(hits.sum()), hits.numel()
