@@ -137,6 +137,25 @@ class ZooModel(nn.Module):
             self.set_global_pool(global_pool)
 
 
+class TorchvisionResNetLayout(ZooModel):
+    """torchvision's ResNet module layout (``conv1 bn1 relu maxpool layer1..layer4 avgpool fc``), shared by the
+    families that keep it so their checkpoints load with torchvision's keys (ResNeXt, relational ResNets)."""
+
+    classifier_name = "fc"
+
+    def feature_sequence(self) -> List[str]:
+        return ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"]
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        if self.global_pool == "avg":
+            x = torch.flatten(self.avgpool(x), 1)
+        return x if pre_logits else self.fc(x)
+
+
 class FeatureInfo:
     """timm's ``FeatureInfo``: the levels a feature extractor returns, with their channels and strides.
 

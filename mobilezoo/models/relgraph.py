@@ -32,7 +32,7 @@ from ..errors import InvalidInputError
 from ..graphs import Graph, ws_flex
 from ..graphs.metrics import average_path_length, clustering_coefficient
 from ..registry import ModelEntry, default_cfg, register_model
-from .base import ZooModel
+from .base import TorchvisionResNetLayout, ZooModel
 from .relational import (RelationalConv2d, RelationalLinear, adjacency_with_self_loops, check_masks, masks_folded,
                          node_sizes)
 
@@ -284,10 +284,9 @@ def _projection(c_in: int, width: int, stride: int, graph: Graph, relational: bo
     return nn.Sequential(conv, _bn(width))
 
 
-class RelGraphResNet(ZooModel):
+class RelGraphResNet(TorchvisionResNetLayout):
     """torchvision's ResNet layout (``conv1 bn1 relu maxpool layer1..4 avgpool fc``) with relational blocks."""
 
-    classifier_name = "fc"
 
     def __init__(self, depth: int = 34, graph: RelationalGraph | dict | None = None,
                  widths: Sequence[int] | str | None = None, num_classes: int = 1000, in_chans: int = 3) -> None:
@@ -336,17 +335,6 @@ class RelGraphResNet(ZooModel):
                 fan_out = module.out_channels * module.kernel_size[0] * module.kernel_size[1] * density
                 nn.init.normal_(module.weight, 0.0, float(np.sqrt(2.0 / fan_out)))
 
-    def feature_sequence(self) -> list[str]:
-        return ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"]
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        if self.global_pool == "avg":
-            x = torch.flatten(self.avgpool(x), 1)
-        return x if pre_logits else self.fc(x)
 
     def export_config(self) -> dict:
         return {"depth": self.depth, "graph": self.graph_spec.to_dict(), "widths": self.widths}

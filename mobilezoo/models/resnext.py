@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..registry import ModelEntry, WeightEntry, default_cfg, register_model
-from .base import ZooModel
+from .base import TorchvisionResNetLayout
 
 EXPANSION = 4
 
@@ -43,10 +43,9 @@ class Bottleneck(nn.Module):
         return self.relu(y + shortcut)  # the last ReLU comes after the addition
 
 
-class ResNeXt(ZooModel):
+class ResNeXt(TorchvisionResNetLayout):
     """ResNeXt classifier; ``depths`` gives the bottleneck count of each of the four stages."""
 
-    classifier_name = "fc"
 
     def __init__(
         self,
@@ -93,17 +92,6 @@ class ResNeXt(ZooModel):
                 if isinstance(module, Bottleneck):
                     nn.init.zeros_(module.bn3.weight)
 
-    def feature_sequence(self) -> list[str]:
-        return ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"]
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        if self.global_pool == "avg":
-            x = torch.flatten(self.avgpool(x), 1)
-        return x if pre_logits else self.fc(x)
 
 
 # --- registry entries -------------------------------------------------------------------------------

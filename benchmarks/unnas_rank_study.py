@@ -1,0 +1,123 @@
+#!/usr/bin/env python
+"""UnNAS's sample-based experiment, scaled to a CPU: do pretext-task accuracies rank architectures as labels do?
+
+1. ``--write-config``: ``--networks`` random DARTS-space genotypes (mobilezoo.models.darts.random_genotype, seeds
+   0..N-1) as small CIFAR-layout networks (8 channels, 5 cells), each trained ``--seeds`` times on each task:
+   Fashion-MNIST classification, rotation and jigsaw (2x2, 24 permutations), and colorization on colour crops of the
+   bundled photos and video frames (no labels anywhere but classification). One recipe for all: 16 px, 1,000
+   training images, 3 epochs, SGD 0.05. Writes configs/sweeps/unnas_rank_fmnist.yaml and networks.json.
+2. ``mobilezoo sweep run --config configs/sweeps/unnas_rank_fmnist.yaml --out benchmarks/results/unnas/sweep --workers 2``
+   (resumable).
+3. ``--analyze``: per network and task the mean accuracy over seeds; Spearman rank correlation of each pretext
+   task's accuracy with classification accuracy (and between seeds of classification, the noise ceiling); a
+   scatter plot per task. Writes study.json and rank_correlation.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+from pathlib import Path
+
+import yaml
+
+from mobilezoo.bench.runtimes import host_cpu
+from mobilezoo.fileio import atomic_path, write_json_atomic
+from mobilezoo.models.darts import random_genotype
+from mobilezoo.sweep.store import ResultStore
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "results" / "unnas"
+CONFIG = ROOT / "configs" / "sweeps" / "unnas_rank_fmnist.yaml"
+NET = {"channels": 8, "layers": 5, "layout": "cifar"}
+RECIPE = {"input_size": 16, "num_classes": 10, "epochs": 3, "batch_size": 64, "optimizer": "sgd", "lr": 0.05,
+          "momentum": 0.9, "weight_decay": 5.0e-4, "warmup_epochs": 0.2, "label_smoothing": 0.0, "limit_train": 1000,
+          "limit_eval": 500}
+TASKS = {"cls": ("classification", "fashion_mnist"), "rot": ("rotation", "fashion_mnist"),
+         "jig": ("jigsaw", "fashion_mnist"), "col": ("colorization", "colour_crops")}
+
+
+def write_config(networks: int, seeds: int) -> None:
+    nets = [{"id": f"n{i:02d}", "genotype_seed": i, "genotype": random_genotype(i).to_dict()} for i in range(networks)]
+    lines = []
+    for net in nets:
+        for short, (task, dataset) in TASKS.items():
+            for replicate in range(seeds):
+                trial = {"id": f"{net['id']}_{short}_r{replicate}", "model": "darts_net",
+                         "model_kwargs": {"genotype": net["genotype"], **NET}, "recipe": {"task": task, "dataset": dataset}}
+                lines.append(f"  - {yaml.safe_dump(trial, default_flow_style=True, sort_keys=False, width=100_000).strip()}")
+    header = ("# UnNAS (arXiv 2003.12056) sample-based study on a CPU: random DARTS-space networks trained on\n"
+              "# classification and on the rotation, jigsaw and colorization pretext tasks, several seeds each.\n"
+              "# Written by: python benchmarks/unnas_rank_study.py --write-config\n"
+              "# Run: mobilezoo sweep run --config configs/sweeps/unnas_rank_fmnist.yaml --out benchmarks/results/unnas/sweep --workers 2\n")
+    body = yaml.safe_dump({"name": "unnas_rank_fmnist", "seed": 1, "recipe": {"dataset": "fashion_mnist", **RECIPE},
+                           "threads_per_trial": 1}, sort_keys=False)
+    with atomic_path(CONFIG) as temporary:
+        temporary.write_text(header + body + "trials:\n" + "\n".join(lines) + "\n")
+    OUT.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(OUT / "networks.json", {"net": NET, "recipe": RECIPE, "tasks": TASKS, "networks": nets})
+    print(f"{networks} networks x {len(TASKS)} tasks x {seeds} seeds = {len(lines)} trials -> {CONFIG.relative_to(ROOT)}")
+
+
+def analyze() -> None:
+    from scipy import stats
+
+    nets = json.loads((OUT / "networks.json").read_text())["networks"]
+    records = ResultStore(OUT / "sweep").records()
+    table: dict[str, dict[str, list[float]]] = {}
+    for key, record in records.items():
+        if record.get("status") != "ok":
+            continue
+        net, short, _ = key.split("_")
+        table.setdefault(net, {}).setdefault(short, []).append(record["top1"])
+    complete = [n["id"] for n in nets if n["id"] in table and all(t in table[n["id"]] for t in TASKS)]
+    means = {t: [statistics.fmean(table[n][t]) for n in complete] for t in TASKS}
+    correlations = {t: float(stats.spearmanr(means[t], means["cls"])[0]) for t in ("rot", "jig", "col")}
+    ceiling = None
+    paired = [n for n in complete if len(table[n]["cls"]) >= 2]
+    if len(paired) >= 3:  # how well one classification seed ranks like another: the noise ceiling
+        ceiling = float(stats.spearmanr([table[n]["cls"][0] for n in paired], [table[n]["cls"][1] for n in paired])[0])
+    summary = {"networks": len(complete), "seeds": sorted({len(v) for n in complete for v in table[n].values()}),
+               "spearman_with_classification": correlations, "classification_seed_to_seed_spearman": ceiling,
+               "mean_accuracy": {t: round(statistics.fmean(means[t]), 2) for t in TASKS},
+               "accuracy_range": {t: [round(min(means[t]), 2), round(max(means[t]), 2)] for t in TASKS},
+               "trials_ok": sum(1 for r in records.values() if r.get("status") == "ok"),
+               "trials_failed": sum(1 for r in records.values() if r.get("status") != "ok"),
+               "wall_seconds_total": round(sum(r.get("wall_seconds", 0) for r in records.values()), 1),
+               "host_cpu": host_cpu(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    write_json_atomic(OUT / "study.json", {"summary": summary, "per_network": {n: table[n] for n in complete}})
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    for axis, short in zip(axes, ("rot", "jig", "col")):
+        axis.scatter(means[short], means["cls"], s=18)
+        axis.set(xlabel=f"{TASKS[short][0]} accuracy (%)", ylabel="classification top-1 (%)",
+                 title=f"{TASKS[short][0]}: Spearman {correlations[short]:.2f}")
+    figure.suptitle(f"{len(complete)} random DARTS-space networks (Fashion-MNIST / colour crops, mean of seeds)")
+    figure.tight_layout()
+    with atomic_path(OUT / "rank_correlation.png") as temporary:
+        figure.savefig(temporary, dpi=110, format="png")
+    plt.close(figure)
+    print(json.dumps(summary, indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--write-config", action="store_true")
+    parser.add_argument("--networks", type=int, default=24)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--analyze", action="store_true")
+    args = parser.parse_args()
+    if args.write_config:
+        write_config(args.networks, args.seeds)
+    if args.analyze:
+        analyze()
+
+
+if __name__ == "__main__":
+    main()
