@@ -33,7 +33,8 @@ from mobilezoo.nas.derive import derive_definition, write_definition
 from mobilezoo.nas.latency_table import LatencyTable
 from mobilezoo.nas.lut_tables import latency_tables, measure_space
 from mobilezoo.nas.oneshot import OneShotEvaluator, budget_space, choice_of
-from mobilezoo.nas.searchers import make_searcher, run_search
+from mobilezoo.nas.algorithms import make_searcher
+from mobilezoo.nas.searchers import run_search
 from mobilezoo.nas.space import SearchSpace
 from mobilezoo.sweep import SweepConfig, run_sweep
 from mobilezoo.sweep.store import ResultStore

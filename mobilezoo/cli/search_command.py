@@ -83,7 +83,7 @@ def _build_lut(space_path: str, lut: str | None, num_classes: int = 10) -> None:
 
 
 def add_lanas(methods: Any) -> None:
-    from ..nas.searchers import ALGORITHMS
+    from ..nas.algorithms import ALGORITHMS
 
     p = methods.add_parser("lanas", help="LaNAS tree search (arXiv 1906.06832), or a baseline, by samples")
     p.add_argument("--space", required=True,
@@ -114,7 +114,8 @@ def run_lanas(args: argparse.Namespace) -> int:
 
     from ..errors import InvalidInputError
     from ..inputs import MAX_THREADS, check_count
-    from ..nas.searchers import make_searcher, run_search
+    from ..nas.algorithms import make_searcher
+    from ..nas.searchers import run_search
     from ..nas.tabular import TABULAR, tabular_benchmark
 
     check_count(args.evaluations, "--evaluations", 1, 10**7)
@@ -141,7 +142,7 @@ def _search_space(args: argparse.Namespace) -> int:
     from ..nas.latency_table import LatencyTable
     from ..nas.lut_tables import latency_tables
     from ..nas.oneshot import OneShotEvaluator, budget_space, search_space_file
-    from ..nas.searchers import make_searcher
+    from ..nas.algorithms import make_searcher
     from ..nas.space import SearchSpace
     from ..progress import progress_bar
 

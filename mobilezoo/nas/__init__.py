@@ -8,7 +8,7 @@
 - :mod:`.latency_table`: the FBNet-style block latency table; :mod:`.validation_space`: the sampled space that
   validates it;
 - sample-based search: :mod:`.discrete_space` (categorical spaces: encoding, sampling, mutation), :mod:`.searchers`
-  (the ask/tell interface, random search, regularized evolution), :mod:`.lanas` (LaNAS), :mod:`.tabular`
+  (the ask/tell interface, random search, regularized evolution), :mod:`.lanas` (LaNAS), :mod:`.algorithms` (by name), :mod:`.tabular`
   (NAS-Bench-201 and synthetic tables), :mod:`.oneshot` (a DMaskingNAS space scored by its supernet under a
   latency budget).
 """

@@ -185,15 +185,3 @@ class RegularizedEvolution(Searcher):
         if len(self.population) > self.population_size:
             self.population.popleft()  # aging: the oldest member dies, whatever its score
 
-
-ALGORITHMS = ("lanas", "random", "evolution")
-
-
-def make_searcher(algorithm: str, space: CategoricalSpace, seed: int = 0, **settings) -> Searcher:
-    """A searcher by name (``lanas``, ``random``, ``evolution``) with its settings; unknown names are an error."""
-    from .lanas import LaNAS
-
-    classes = {"lanas": LaNAS, "random": RandomSearch, "evolution": RegularizedEvolution}
-    if algorithm not in classes:
-        raise InvalidInputError(f"unknown search algorithm '{algorithm}'; use one of {', '.join(ALGORITHMS)}")
-    return classes[algorithm](space, seed, **settings)
