@@ -135,10 +135,14 @@ class RandomSearch(Searcher):
 
     algorithm = "random"
 
+    def __init__(self, space: CategoricalSpace, seed: int = 0) -> None:
+        super().__init__(space, seed)
+        self._order: list[Arch] | None = None  # a listable space: one seeded shuffle, walked in order
+
     def propose(self) -> Arch | None:
         if not self.space.enumerable:
             return self.random_unseen()
-        if self._order is None:  # a listable space: one seeded shuffle, then walk it
+        if self._order is None:
             self._order = list(self.unseen_pool())
             self.rng.shuffle(self._order)
         while self._order:
@@ -146,8 +150,6 @@ class RandomSearch(Searcher):
             if arch not in self.seen:
                 return arch
         return None
-
-    _order: list[Arch] | None = None
 
 
 class RegularizedEvolution(Searcher):
