@@ -88,3 +88,17 @@ def test_darts_networks_export_verified(tmp_path, fmt):
 
         shapes = [tuple(t.dims) for t in onnx.load(str(result.path)).graph.initializer]
         assert not any(768 in s for s in shapes)  # the auxiliary head is not in the artifact
+
+
+def test_channel_padding_leaves_concatenating_cells_alone():
+    """ONNX export pads odd channel counts for ONNX Runtime; cells concatenate states, which the padding cannot
+    follow: the padded copy is checked against the model and dropped."""
+    from mobilezoo.export.channel_padding import needs_padding, pad_channels
+
+    model = mobilezoo.create_model("darts_net", genotype="darts_v2", channels=6, layers=4, layout="cifar",
+                                   num_classes=10).eval()
+    x = torch.randn(1, 3, 16, 16)
+    assert needs_padding(model, 8) and pad_channels(model, 8, x) is model
+    chain = mobilezoo.create_model("dmaskingnas_s600k").eval()  # width_divisor 1: odd widths, padded exactly
+    padded = pad_channels(chain, 8, x)
+    assert padded is not chain and torch.allclose(padded(x), chain(x), rtol=1e-4, atol=1e-5)

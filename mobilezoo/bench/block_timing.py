@@ -40,7 +40,7 @@ def _onnxruntime_runner(module: nn.Module, x: torch.Tensor, threads: int) -> Cal
     buffer = io.BytesIO()
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        torch.onnx.export(pad_channels(module.eval(), PAD_MULTIPLE), (x,), buffer, dynamo=False, input_names=["x"],
+        torch.onnx.export(pad_channels(module.eval(), PAD_MULTIPLE, x), (x,), buffer, dynamo=False, input_names=["x"],
                           opset_version=17)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads

@@ -63,10 +63,34 @@ def _padded_norm(norm: nn.BatchNorm2d, channels: int) -> nn.BatchNorm2d:
     return wider
 
 
-def pad_channels(model: nn.Module, multiple: int = 8) -> nn.Module:
-    """An eval-mode copy of ``model`` whose inner channel counts are multiples of ``multiple``; same outputs."""
+def pad_channels(model: nn.Module, multiple: int = 8, example: torch.Tensor | None = None) -> nn.Module:
+    """An eval-mode copy of ``model`` whose inner channel counts are multiples of ``multiple``; same outputs.
+
+    The padding assumes each conv feeds the next through elementwise ops and residual adds; where channels are
+    concatenated (DARTS cells) that does not hold. With ``example`` the padded copy is run against the model and,
+    unless it runs and gives the same outputs, the model is returned as it is.
+    """
     if not needs_padding(model, multiple):
         return model
+    padded = _widened(model, multiple)
+    if example is not None and not _same_outputs(model, padded, example):
+        return model
+    return padded
+
+
+@torch.no_grad()
+def _same_outputs(model: nn.Module, padded: nn.Module, example: torch.Tensor) -> bool:
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.allclose(padded(example), model(example), rtol=1e-4, atol=1e-5)
+    except RuntimeError:  # shapes that no longer fit: a structure the padding does not cover
+        return False
+    finally:
+        model.train(was_training)
+
+
+def _widened(model: nn.Module, multiple: int) -> nn.Module:
     padded = copy.deepcopy(model)
     convs = [(name, m) for name, m in padded.named_modules() if isinstance(m, nn.Conv2d)]
     first, last = convs[0][1], convs[-1][1]

@@ -99,9 +99,10 @@ class OnnxFormat(ExportFormat):
     def export(self, model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
         from .channel_padding import PAD_MULTIPLE, needs_padding, pad_channels
 
-        if ctx.int8 or not needs_padding(model, PAD_MULTIPLE):
+        padded = model if ctx.int8 or not needs_padding(model, PAD_MULTIPLE) else pad_channels(model, PAD_MULTIPLE, example)
+        if padded is model:
             return _export(model, example, path, ctx)
-        info = _export(pad_channels(model, PAD_MULTIPLE), example, path, ctx)
+        info = _export(padded, example, path, ctx)
         info["channel_padding"] = (f"inner channels zero-padded to multiples of {PAD_MULTIPLE} for ONNX Runtime's "
                                    "blocked conv kernels; outputs unchanged (verified below)")
         return info
