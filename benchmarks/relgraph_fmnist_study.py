@@ -89,7 +89,9 @@ def analyze() -> None:
         if errors:
             rows.append({**g, "errors": errors, "mean": statistics.fmean(errors),
                          "std": statistics.pstdev(errors) if len(errors) > 1 else 0.0})
-    complete = next(r for r in rows if r["id"] == "complete")
+    complete = next((r for r in rows if r["id"] == "complete"), None)
+    if complete is None:
+        raise SystemExit("the complete graph's trials have not run yet: finish the sweep first")
     relational = [r for r in rows if r["id"] != "complete"]
     best = min(relational, key=lambda r: r["mean"])
     sweet = []
@@ -140,7 +142,8 @@ def plot(relational: list[dict], complete: dict, best: dict, sweet: list[dict]) 
         axis.add_patch(Rectangle((r["cell"][0] * c_step, L_RANGE[0] + r["cell"][1] * l_step), c_step, l_step,
                                  fill=False, edgecolor="red", linewidth=1.2))
     axis.plot(best["C"], best["L"], "r*", markersize=14, label=f"best graph {best['mean']:.2f} +- {best['std']:.2f}")
-    axis.plot(1.0, 1.0, "ws", markersize=8, label=f"complete graph {complete['mean']:.2f} +- {complete['std']:.2f}")
+    axis.plot(1.0, 1.0, "s", color="white", markeredgecolor="black", markersize=9, clip_on=False,
+              label=f"complete graph (C 1, L 1) {complete['mean']:.2f} +- {complete['std']:.2f}")
     axis.set(xlabel="clustering C", ylabel="average path length L",
              title="Relational 5-layer MLP on Fashion-MNIST (MAC-matched)\nred boxes: sweet spot (not worse than best, p<0.05)")
     axis.legend(loc="upper right", fontsize=8)
