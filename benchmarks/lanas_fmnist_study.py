@@ -28,7 +28,7 @@ import torch
 import yaml
 
 from mobilezoo.bench.runtimes import host_cpu
-from mobilezoo.fileio import atomic_path, write_json_atomic
+from mobilezoo.fileio import save_png, write_json_atomic
 from mobilezoo.nas.derive import derive_definition, write_definition
 from mobilezoo.nas.latency_table import LatencyTable
 from mobilezoo.nas.lut_tables import latency_tables, measure_space
@@ -164,9 +164,7 @@ def report(args: argparse.Namespace, space: SearchSpace, runs: list[dict], train
              title=f"fmnist_small space, latency <= {args.budget_ms} ms (ORT table)")
     axis.legend()
     figure.tight_layout()
-    with atomic_path(OUT / "best_so_far.png") as temporary:
-        figure.savefig(temporary, dpi=110, format="png")
-    plt.close(figure)
+    save_png(figure, OUT / "best_so_far.png", dpi=110)
     print(json.dumps(summary, indent=1))
 
 

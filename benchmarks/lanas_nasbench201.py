@@ -27,7 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mobilezoo.bench.runtimes import host_cpu
-from mobilezoo.fileio import atomic_path, write_json_atomic
+from mobilezoo.fileio import atomic_path, save_png, write_json_atomic
 from mobilezoo.nas.lanas import LaNAS
 from mobilezoo.nas.searchers import RandomSearch, RegularizedEvolution, SearchResult, run_search
 from mobilezoo.nas.tabular import load_nasbench201
@@ -87,9 +87,7 @@ def plot(runs: list[dict], optimum: float, path: str) -> None:
     axis.set_title("NAS-Bench-201 (analog-nasbench): mean regret, 25-75% band")
     axis.legend()
     figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=100, format="png")
-    plt.close(figure)
+    save_png(figure, path, dpi=100)
 
 
 def main() -> None:

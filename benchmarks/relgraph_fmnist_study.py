@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from mobilezoo.bench.runtimes import host_cpu
-from mobilezoo.fileio import atomic_path, write_json_atomic
+from mobilezoo.fileio import atomic_path, save_png, write_json_atomic
 from mobilezoo.graphs.relational_sampling import sample_relational_graphs
 from mobilezoo.models.relgraph import RelationalGraph, mlp_macs
 from mobilezoo.sweep.store import ResultStore
@@ -148,9 +148,7 @@ def plot(relational: list[dict], complete: dict, best: dict, sweet: list[dict]) 
              title="Relational 5-layer MLP on Fashion-MNIST (MAC-matched)\nred boxes: sweet spot (not worse than best, p<0.05)")
     axis.legend(loc="upper right", fontsize=8)
     figure.tight_layout()
-    with atomic_path(OUT / "heatmap.png") as temporary:
-        figure.savefig(temporary, dpi=110, format="png")
-    plt.close(figure)
+    save_png(figure, OUT / "heatmap.png", dpi=110)
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
     for axis, key in zip(axes, ("C", "L")):
         axis.errorbar([r[key] for r in relational], [r["mean"] for r in relational], [r["std"] for r in relational],
@@ -159,9 +157,7 @@ def plot(relational: list[dict], complete: dict, best: dict, sweet: list[dict]) 
         axis.set(xlabel=key, ylabel="top-1 error (%)")
     axes[0].legend()
     figure.tight_layout()
-    with atomic_path(OUT / "error_vs_c_l.png") as temporary:
-        figure.savefig(temporary, dpi=110, format="png")
-    plt.close(figure)
+    save_png(figure, OUT / "error_vs_c_l.png", dpi=110)
 
 
 def main() -> None:

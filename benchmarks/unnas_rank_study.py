@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from mobilezoo.bench.runtimes import host_cpu
-from mobilezoo.fileio import atomic_path, write_json_atomic
+from mobilezoo.fileio import atomic_path, save_png, write_json_atomic
 from mobilezoo.models.darts import random_genotype
 from mobilezoo.sweep.store import ResultStore
 
@@ -100,9 +100,7 @@ def analyze() -> None:
                  title=f"{TASKS[short][0]}: Spearman {correlations[short]:.2f}")
     figure.suptitle(f"{len(complete)} random DARTS-space networks (Fashion-MNIST / colour crops, mean of seeds)")
     figure.tight_layout()
-    with atomic_path(OUT / "rank_correlation.png") as temporary:
-        figure.savefig(temporary, dpi=110, format="png")
-    plt.close(figure)
+    save_png(figure, OUT / "rank_correlation.png", dpi=110)
     print(json.dumps(summary, indent=1))
 
 

@@ -232,3 +232,14 @@ def read_yaml_file(path: str | os.PathLike, kind: str, error: type[Exception] | 
         raise error(f"{kind} '{path}' is not valid YAML ({first}); fix the file") from None
     except OSError as exc:
         raise error(f"cannot read {kind} '{path}' ({exc.strerror})") from None
+
+
+def save_png(figure: Any, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write a matplotlib figure as PNG atomically (never a half-written plot) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=dpi, format="png")
+    plt.close(figure)
+    return path

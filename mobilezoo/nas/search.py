@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InvalidInputError
-from ..fileio import atomic_path, ensure_writable_dir
+from ..fileio import atomic_path, ensure_writable_dir, save_png
 from .cost import CostTables, mac_tables
 from .derive import derive_definition, write_definition
 from .space import SearchSpace
@@ -292,6 +292,4 @@ def plot_probabilities(history: list[dict[str, Any]], path: Path) -> None:
         axis.axis("off")
     figure.suptitle("architecture probabilities per epoch (option index)")
     figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=90, format="png")
-    plt.close(figure)
+    save_png(figure, path, dpi=90)
