@@ -102,3 +102,10 @@ def test_channel_padding_leaves_concatenating_cells_alone():
     chain = mobilezoo.create_model("dmaskingnas_s600k").eval()  # width_divisor 1: odd widths, padded exactly
     padded = pad_channels(chain, 8, x)
     assert padded is not chain and torch.allclose(padded(x), chain(x), rtol=1e-4, atol=1e-5)
+
+
+def test_profile_command_reports_the_thop_convention(capsys):
+    from mobilezoo.cli.main import main
+
+    assert main(["profile", "darts_v2", "--thop"]) == 0
+    assert "thop-style MACs:     538.23 M (538,228,992;" in capsys.readouterr().out

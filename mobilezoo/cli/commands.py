@@ -142,6 +142,8 @@ def add_profile(verbs: Any) -> None:
     p.add_argument("--input-size", help="224, 160x128, or a full shape 3,224,224 (video 3,16,224,224)")
     p.add_argument("--depth", type=int, help="table rows N module levels deep (default: one per block)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--thop", action="store_true",
+                   help="also the count thop logs (BN at 2 per element, pooling at 1; what UnNAS / DARTS code printed)")
     p.set_defaults(run=run_profile)
 
 
@@ -179,6 +181,12 @@ def run_profile(args: argparse.Namespace) -> int:
     console.print(f"MACs (with BN):      {human(result.macs)} ({result.macs:,})")
     console.print(f"elementwise ops:     {human(result.elementwise_ops)} (not in MACs)")
     console.print(f"activations:         {human(result.activations)}")
+    if args.thop:
+        from ..factory import create_model
+        from ..profile.thop_style import thop_style_macs
+
+        thop = thop_style_macs(create_model(args.name), result.input_shape[1:])
+        console.print(f"thop-style MACs:     {human(thop)} ({thop:,}; conv + fc + BN at 2/element + pooling, eval mode)")
     for note in result.notes:
         console.print(f"note: {note}", style="dim")
     return 0
