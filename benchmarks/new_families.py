@@ -19,6 +19,7 @@ import time
 
 from mobilezoo.bench.runtimes import benchmark, host_cpu
 from mobilezoo.bench.weights import representative_model, zero_tensors
+from mobilezoo.errors import MobileZooError
 from mobilezoo.export import export
 from mobilezoo.fileio import atomic_path
 from mobilezoo.profile import profile_model
@@ -37,8 +38,12 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=30)
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
-    rows = []
+    records = os.path.join(OUT, "records.jsonl")
+    rows = [json.loads(line) for line in open(records)] if os.path.exists(records) else []
+    done = {r["model"] for r in rows}
     for name in args.models.split(","):
+        if name in done:  # resumable: one record per model
+            continue
         started = time.perf_counter()
         model = representative_model(os.path.join(os.path.dirname(HERE), name) if name.endswith(".yaml") else name)
         assert not zero_tensors(model), zero_tensors(model)[:3]
@@ -47,14 +52,22 @@ def main() -> None:
         exports = {}
         with tempfile.TemporaryDirectory() as folder:
             for fmt in args.formats.split(","):
-                result = export(model, fmt, folder, seed=0)
+                try:
+                    result = export(model, fmt, folder, seed=0)
+                except (MobileZooError, RuntimeError, ValueError) as exc:  # a failed verification is a finding: recorded
+                    exports[fmt] = {"status": "failed", "error": str(exc)}
+                    continue
                 worst = max(c["max_rel"] for c in result.checks) if result.checks else None
                 exports[fmt] = {"status": result.entry["status"], "checks": len(result.checks), "worst_max_rel": worst,
                                 "size_bytes": result.entry.get("size_bytes")}
         timings = {}
         for runtime in args.runtimes.split(","):
-            record = benchmark(model, runtime, shape, threads=1, iters=args.iters, name=name,
-                               macs=counts.macs_without_bn, params=counts.params)
+            try:  # a runtime whose artifact fails verification has no latency to report
+                record = benchmark(model, runtime, shape, threads=1, iters=args.iters, name=name,
+                                   macs=counts.macs_without_bn, params=counts.params)
+            except (MobileZooError, RuntimeError, ValueError):
+                timings[runtime] = None
+                continue
             timings[runtime] = round(record["p50_ms"], 4)
         rows.append({"model": name, "input": list(shape), "params": counts.params, "macs": counts.macs_without_bn,
                      "effective_macs": counts.effective_macs_without_bn, "weights": model.pretrained_cfg.weights,
@@ -62,15 +75,16 @@ def main() -> None:
                      "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                      "wall_seconds": round(time.perf_counter() - started, 1)})
         print(json.dumps(rows[-1]), flush=True)
-    with atomic_path(os.path.join(OUT, "records.jsonl")) as temporary:
-        temporary.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        with atomic_path(records) as temporary:
+            temporary.write_text("".join(json.dumps(r) + "\n" for r in rows))
     lines = ["| model | input | params | MACs (M) | exports verified | p50 ms, 1 thread: " + " / ".join(args.runtimes.split(",")) + " |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         macs = f"{r['macs'] / 1e6:.1f}" + (f" (effective {r['effective_macs'] / 1e6:.2f})" if r["effective_macs"] else "")
-        verified = ", ".join(f"{f} ({e['worst_max_rel']:.0e})" for f, e in r["exports"].items() if e["status"] == "verified")
+        verified = ", ".join(f"{f} ({e['worst_max_rel']:.0e})" if e["status"] == "verified" else f"{f} FAILED"
+                             for f, e in r["exports"].items())
         lines.append(f"| {r['model']} | {'x'.join(map(str, r['input']))} | {r['params']:,} | {macs} | {verified} | "
-                     + " / ".join(f"{v:.3f}" for v in r["p50_ms_1thread"].values()) + " |")
+                     + " / ".join("-" if v is None else f"{v:.3f}" for v in r["p50_ms_1thread"].values()) + " |")
     with atomic_path(os.path.join(OUT, "summary.md")) as temporary:
         temporary.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
