@@ -171,10 +171,23 @@ def scaled_widths(base: Sequence[int], first: int) -> list[int]:
     return [first if i == 0 else int(round(first * w / base[0])) for i, w in enumerate(base)]
 
 
+class _RelationalNetwork:
+    """What every relational network does for the tools: exports trace folded masks; a checkpoint must carry this
+    network's graph (``graph_spec``)."""
+
+    @contextlib.contextmanager
+    def export_view(self, example: torch.Tensor) -> Iterator[nn.Module]:
+        with masks_folded(self):
+            yield self
+
+    def check_checkpoint(self, state: dict[str, torch.Tensor]) -> None:
+        check_masks(self, state, self.graph_spec)
+
+
 # --- the MLP ------------------------------------------------------------------------------------------------
 
 
-class RelGraphMLP(ZooModel):
+class RelGraphMLP(_RelationalNetwork, ZooModel):
     """flatten -> dense stem -> relational layers -> classifier."""
 
     classifier_name = "fc"
@@ -225,13 +238,6 @@ class RelGraphMLP(ZooModel):
         return {"graph": self.graph_spec.to_dict(), "width": self.width, "stem_width": self.stem_width,
                 "layers": self.layers, "input_size": self.input_size}
 
-    @contextlib.contextmanager
-    def export_view(self, example: torch.Tensor) -> Iterator["RelGraphMLP"]:
-        with masks_folded(self):
-            yield self
-
-    def check_checkpoint(self, state: dict[str, torch.Tensor]) -> None:
-        check_masks(self, state, self.graph_spec)
 
 
 # --- the ResNets --------------------------------------------------------------------------------------------
@@ -284,7 +290,7 @@ def _projection(c_in: int, width: int, stride: int, graph: Graph, relational: bo
     return nn.Sequential(conv, _bn(width))
 
 
-class RelGraphResNet(TorchvisionResNetLayout):
+class RelGraphResNet(_RelationalNetwork, TorchvisionResNetLayout):
     """torchvision's ResNet layout (``conv1 bn1 relu maxpool layer1..4 avgpool fc``) with relational blocks."""
 
 
@@ -339,13 +345,6 @@ class RelGraphResNet(TorchvisionResNetLayout):
     def export_config(self) -> dict:
         return {"depth": self.depth, "graph": self.graph_spec.to_dict(), "widths": self.widths}
 
-    @contextlib.contextmanager
-    def export_view(self, example: torch.Tensor) -> Iterator["RelGraphResNet"]:
-        with masks_folded(self):
-            yield self
-
-    def check_checkpoint(self, state: dict[str, torch.Tensor]) -> None:
-        check_masks(self, state, self.graph_spec)
 
 
 # --- registry -----------------------------------------------------------------------------------------------
