@@ -136,7 +136,7 @@ class LaNAS(Searcher):
 
     def _route_unseen(self) -> dict[int, list[Arch]]:
         """Every unseen feasible architecture routed by prediction: the bag of each node's region."""
-        pool = [a for a in self.unseen_pool() if a not in self.seen]
+        pool = [a for a in self.feasible_pool() if a not in self.seen]
         bags: dict[int, list[Arch]] = {0: pool}
         if not pool:
             return bags

@@ -67,22 +67,20 @@ class Searcher:
         self.history: list[Evaluation] = []
         self.seen: set[Arch] = set()
         self._pending: Arch | None = None
-        self._pool: list[Arch] | None = None  # unseen feasible architectures, for enumerable spaces
+        self._pool: list[Arch] | None = None  # feasible architectures, for enumerable spaces
 
     # --- helpers for subclasses ---------------------------------------------------------------------
 
-    def unseen_pool(self) -> list[Arch]:
-        """Every feasible architecture not proposed yet (enumerable spaces only), in a fixed order."""
+    def feasible_pool(self) -> list[Arch]:
+        """Every feasible architecture (enumerable spaces only), in a fixed order; computed once."""
         if self._pool is None:
             self._pool = [a for a in self.space.enumerate() if self.space.is_feasible(a)]
-        if len(self._pool) > 2 * (len(self._pool) - len(self.seen)) + 64:  # drop seen ones now and then
-            self._pool = [a for a in self._pool if a not in self.seen]
         return self._pool
 
     def random_unseen(self, accept: Callable[[Arch], bool] | None = None) -> Arch | None:
         """A uniformly random feasible architecture not proposed yet (and passing ``accept``), or None."""
         if self.space.enumerable:
-            pool = [a for a in self.unseen_pool() if a not in self.seen and (accept is None or accept(a))]
+            pool = [a for a in self.feasible_pool() if a not in self.seen and (accept is None or accept(a))]
             return self.rng.choice(pool) if pool else None
         return self.space.sample_feasible(self.rng, lambda a: a not in self.seen and (accept is None or accept(a)))
 
@@ -143,7 +141,7 @@ class RandomSearch(Searcher):
         if not self.space.enumerable:
             return self.random_unseen()
         if self._order is None:
-            self._order = list(self.unseen_pool())
+            self._order = [a for a in self.feasible_pool() if a not in self.seen]
             self.rng.shuffle(self._order)
         while self._order:
             arch = self._order.pop()
