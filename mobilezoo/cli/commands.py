@@ -226,7 +226,8 @@ from .latency_command import add_latency  # noqa: E402
 from .search_command import add_search  # noqa: E402
 from .sweep_command import add_sweep  # noqa: E402
 from .train_command import add_train  # noqa: E402
+from .evaluate_command import add_evaluate  # noqa: E402
 from .weights_command import add_weights  # noqa: E402
 
-REGISTRARS = [add_list, add_info, add_profile, add_export, add_bench, add_latency, add_train, add_sweep, add_search,
-              add_weights, add_graph, add_demo]
+REGISTRARS = [add_list, add_info, add_profile, add_export, add_bench, add_latency, add_train, add_evaluate, add_sweep,
+              add_search, add_weights, add_graph, add_demo]

@@ -50,6 +50,11 @@ class ClassFolder(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
+    @property
+    def labels(self) -> torch.Tensor:
+        """The class index of every sample, without loading a file (samplers, long-tail cuts)."""
+        return torch.tensor([label for _, label in self.samples], dtype=torch.long)
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
         return self.load(path), label

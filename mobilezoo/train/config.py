@@ -18,8 +18,10 @@ from ..errors import InvalidInputError
 
 CHOICES = {
     "optimizer": ("sgd", "rmsprop", "adamw"),
-    "dataset": ("fashion_mnist", "folder", "clips", "colour_crops"),
+    "dataset": ("fashion_mnist", "fashion_mnist_lt", "folder", "folder_lt", "clips", "colour_crops"),
     "task": ("classification", "rotation", "jigsaw", "colorization"),
+    "method": ("supervised", "moco"),
+    "sampler": ("instance", "class", "sqrt", "progressive"),
 }
 #: inclusive (low, high) per numeric key; None leaves that side open
 RANGES: dict[str, tuple[float | None, float | None]] = {
@@ -42,10 +44,15 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "threads": (0, 1024),
     "jigsaw_grid": (2, 3),
     "jigsaw_permutations": (2, 362_880),
+    "label_fraction": (0, 1),
+    "imbalance_ratio": (1, 1_000_000),
+    "lt_max_per_class": (0, None),
+    "lt_val_per_class": (1, None),
+    "lt_seed": (0, 2**63 - 1),
 }
 #: keys whose range excludes its upper end (a decay of 1 never moves)
 OPEN_ABOVE = ("momentum", "label_smoothing", "ema_decay")
-OPEN_BELOW = ("lr",)
+OPEN_BELOW = ("lr", "label_fraction")
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
@@ -56,7 +63,15 @@ class TrainConfig:
     task: str = "classification"  # classification | rotation | jigsaw | colorization (mobilezoo.train.pretext)
     jigsaw_grid: int = 2  # jigsaw: tiles per side (2: all 24 permutations; 3: a maximal-Hamming subset)
     jigsaw_permutations: int = 24
-    dataset: str = "fashion_mnist"  # fashion_mnist | folder | clips | colour_crops (unlabelled colour photo crops)
+    method: str = "supervised"  # supervised (with `task`) | moco: self-supervised MoCo v1/v2 (mobilezoo.train.moco)
+    moco: dict[str, Any] = field(default_factory=dict)  # method=moco: version, dim, queue_size, momentum, ... (MoCoOptions)
+    dataset: str = "fashion_mnist"  # fashion_mnist | fashion_mnist_lt | folder | folder_lt | clips | colour_crops
+    # *_lt: a long-tailed cut of the training set (mobilezoo.data.long_tail); test set balanced
+    imbalance_ratio: float = 100.0  # *_lt: rho = largest / smallest class
+    lt_max_per_class: int = 0  # *_lt: images of the largest class (0: all a class has, less the validation share)
+    lt_val_per_class: int = 100  # *_lt: balanced validation images per class, from images the cut left out
+    lt_seed: int = 0  # *_lt: which images the cut keeps (fixed while training seeds vary)
+    sampler: str = "instance"  # instance | class | sqrt | progressive (mobilezoo.data.samplers)
     data_dir: str = ""  # for folder/clips: train/ and val/ inside, each with a folder per class
     clip_frames: int = 16  # for dataset=clips: frames per clip
     input_size: int = 32
@@ -77,6 +92,7 @@ class TrainConfig:
     seed: int = 0
     limit_train: int = 0  # use only the first N training samples (0: all)
     limit_eval: int = 0
+    label_fraction: float = 1.0  # train on a seeded, class-stratified share of the labelled images (1 %, 10 % regimes)
     num_workers: int = 0
     out_dir: str = "runs/train"
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -107,7 +123,9 @@ class TrainConfig:
                 close = difflib.get_close_matches(str(key), list(names), n=1, cutoff=0.5)
                 hint = f"did you mean '{close[0]}'?" if close else f"options: {', '.join(names)}"
                 raise InvalidInputError(f"unknown training option '{key}'; {hint}")
-        for key, value in data.items():
+        for key, value in list(data.items()):
+            if str(names[key].type) == "float" and isinstance(value, str):
+                data[key] = value = _yaml_float(value)  # YAML 1.1 reads 5e-4 (no dot) as text
             _check_type(key, value, names[key].type)
         config = cls(**data)
         config.validate()
@@ -135,12 +153,28 @@ class TrainConfig:
             raise InvalidInputError("model must name a registered model or a definition file, got ''")
         if not self.out_dir.strip():
             raise InvalidInputError("out_dir must be a folder path, got ''")
-        if self.dataset in ("folder", "clips") and not self.data_dir:
+        if self.dataset in ("folder", "folder_lt", "clips") and not self.data_dir:
             raise InvalidInputError(f"dataset={self.dataset} needs data_dir=<folder with train/ and val/>")
         if self.task == "colorization" and self.dataset != "colour_crops":
             raise InvalidInputError("task=colorization needs colour images: dataset=colour_crops")
         if self.dataset == "colour_crops" and self.task == "classification":
             raise InvalidInputError("dataset=colour_crops has no labels; use a pretext task (rotation, jigsaw, colorization)")
+        if self.moco and self.method != "moco":
+            raise InvalidInputError("moco options are set but method is not moco; add method: moco or drop the moco: block")
+        if self.method == "moco":
+            from .moco import MoCoOptions
+
+            if self.task != "classification":
+                raise InvalidInputError(f"method=moco is its own pretext; drop task={self.task}")
+            if self.ema_decay > 0:
+                raise InvalidInputError("method=moco keeps its own momentum encoder; set ema_decay: 0")
+            options = MoCoOptions.from_dict(self.moco)
+            if self.batch_size % options.bn_splits:
+                raise InvalidInputError(f"batch_size {self.batch_size} is not a multiple of moco bn_splits="
+                                        f"{options.bn_splits}; change one of them")
+            if self.dataset in ("clips", "colour_crops"):
+                raise InvalidInputError(f"method=moco trains on labelled image sets (its kNN monitor needs labels), "
+                                        f"not dataset={self.dataset}")
         if self.warmup_epochs > self.epochs:
             raise InvalidInputError(f"warmup_epochs ({self.warmup_epochs}) must not exceed epochs ({self.epochs})")
 
@@ -157,6 +191,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInputError(f"training config '{path}' must be a mapping of option: value, got {type(data).__name__}")
     return data
+
+
+def _yaml_float(text: str) -> float | str:
+    """``'5e-4'`` -> 5e-4; other text is returned unchanged for the type check to name."""
+    try:
+        return float(text) if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text.strip()) else text
+    except ValueError:
+        return text
 
 
 def _check_type(key: str, value: Any, annotation: str) -> None:

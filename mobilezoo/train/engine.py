@@ -26,41 +26,13 @@ from ..pretrained_cfg import PretrainedCfg
 from .config import TrainConfig
 from .distributed import DistInfo, init_distributed
 from .optim import ModelEMA, build_optimizer, cosine_with_warmup
+from ..data.samplers import ShardedSampler, make_sampler  # noqa: F401  (ShardedSampler: public here too)
 
 CHECKPOINT = "last.pt"
 METRICS = "metrics.jsonl"
 #: options a checkpoint's tensors depend on: resuming with another value cannot load it
 STATE_SHAPING = ("model", "model_kwargs", "num_classes", "optimizer", "ema_decay", "task", "jigsaw_grid",
-                 "jigsaw_permutations")
-
-
-class ShardedSampler(torch.utils.data.Sampler[int]):
-    """Shuffled indices from a (seed, epoch) generator, split across ranks as ``perm[rank::world]``.
-
-    Shards have equal length (the tail that does not divide is dropped), so the union of the ranks'
-    k-th batches is exactly the single-process k-th batch of ``world`` times the size.
-    """
-
-    def __init__(self, size: int, seed: int, rank: int = 0, world: int = 1, shuffle: bool = True) -> None:
-        self.size, self.seed, self.rank, self.world, self.shuffle = size, seed, rank, world, shuffle
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def _order(self) -> torch.Tensor:
-        if not self.shuffle:
-            return torch.arange(self.size)
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return torch.randperm(self.size, generator=generator)
-
-    def __iter__(self) -> Iterator[int]:
-        order = self._order()
-        usable = self.size - self.size % self.world
-        return iter(order[:usable][self.rank :: self.world].tolist())
-
-    def __len__(self) -> int:
-        return self.size // self.world
+                 "jigsaw_permutations", "method", "moco", "dataset", "imbalance_ratio", "lt_seed", "sampler")
 
 
 def _device(config: TrainConfig) -> torch.device:
@@ -88,6 +60,37 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def build_data(config: TrainConfig, cfg: dict[str, Any]) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]:
+    train, evaluation = _datasets(config, cfg)
+    if config.label_fraction < 1:
+        from ..data.subsets import labelled_fraction
+
+        from ..data.subsets import dataset_labels
+
+        labels = dataset_labels(train)
+        if labels is None:
+            raise InvalidInputError(f"label_fraction needs a labelled data set; dataset={config.dataset} has no labels")
+        train = torch.utils.data.Subset(train, labelled_fraction(labels, config.label_fraction, config.seed).tolist())
+    return train, evaluation
+
+
+def long_tail_sets(config: TrainConfig, cfg: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+    """(long-tailed train, balanced validation, balanced test, the split) of a ``*_lt`` data set."""
+    from ..data.long_tail import long_tail_split
+    from ..data.subsets import dataset_labels
+
+    base = config.dataset.removesuffix("_lt")
+    full, test = _datasets(TrainConfig.from_dict({**config.to_dict(), "dataset": base, "limit_train": 0,
+                                                  "label_fraction": 1.0}), cfg)
+    split = long_tail_split(dataset_labels(full), config.imbalance_ratio, config.lt_max_per_class or None,
+                            config.lt_val_per_class, config.lt_seed)
+    subset = torch.utils.data.Subset
+    return subset(full, split.train.tolist()), subset(full, split.validation.tolist()), test, split
+
+
+def _datasets(config: TrainConfig, cfg: dict[str, Any]) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]:
+    if config.dataset.endswith("_lt"):
+        train, _, test, _ = long_tail_sets(config, cfg)
+        return train, test
     if config.dataset == "colour_crops":
         from ..data.colour_crops import colour_crops
 
@@ -109,7 +112,7 @@ def data_cfg(config: TrainConfig, model_cfg: PretrainedCfg) -> PretrainedCfg:
         from ..data.colour_crops import colour_crops_cfg
 
         return colour_crops_cfg(model_cfg, config.input_size)
-    if config.dataset == "fashion_mnist":
+    if config.dataset in ("fashion_mnist", "fashion_mnist_lt"):
         from ..data.fashion_mnist import fmnist_cfg
 
         return fmnist_cfg(model_cfg, config.input_size)
@@ -135,21 +138,31 @@ class Trainer:
         torch.manual_seed(config.seed)
         np.random.seed(config.seed)
         random.seed(config.seed)
-        from .pretext import Task
-
-        self.task = Task(config.task, config.num_classes, config.jigsaw_grid, config.jigsaw_permutations, config.seed)
+        self.task = self._task()
         self.model = self.task.build(lambda **options: create_model(config.model, **{**config.model_kwargs, **options}))
-        backbone = getattr(self.model, "trunk", self.model)  # pretext heads wrap the zoo model
-        self.cfg = data_cfg(config, backbone.pretrained_cfg)
+        self.cfg = data_cfg(config, self.backbone.pretrained_cfg)
+        if config.method == "moco":
+            self.task.set_normalisation(self.cfg.mean, self.cfg.std)  # views are augmented in [0, 1], then normalised
         self.model.pretrained_cfg = self.cfg
         self.model.to(self.device)
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.train_set, self.eval_set = build_data(config, self.cfg)
-        self.sampler = ShardedSampler(len(self.train_set), config.seed, self.dist.rank, self.dist.world_size)
+        from ..data.subsets import dataset_labels
+
+        self.train_labels = dataset_labels(self.train_set)
+        self.class_counts: list[int] | None = None
+        self.sampler = make_sampler(config.sampler, self.train_labels, len(self.train_set), config.seed, config.epochs,
+                                    self.dist.rank, self.dist.world_size)
+        if self.train_labels is not None and self.dist.is_main and config.task == "classification":
+            self.class_counts = np.bincount(self.train_labels, minlength=config.num_classes).tolist()
         self.steps_per_epoch = len(self.sampler) // config.batch_size
         if self.steps_per_epoch < 1:
             raise InvalidInputError(f"batch_size {config.batch_size} is larger than the {len(self.sampler)} training samples per rank")
+        if config.method == "moco" and self.model.queue_size % (config.batch_size * self.dist.world_size):
+            global_batch = config.batch_size * self.dist.world_size
+            raise InvalidInputError(f"moco queue_size {self.model.queue_size} is not a multiple of the global batch "
+                                    f"{global_batch}; use e.g. queue_size: {max(1, self.model.queue_size // global_batch) * global_batch}")
         self.net: nn.Module = self.model
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -165,6 +178,25 @@ class Trainer:
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         self.show_progress = show_progress and self.dist.is_main
+
+    def _task(self) -> Any:
+        """The training objective: a supervised / pretext :class:`Task`, or MoCo's."""
+        config = self.config
+        if config.method == "moco":
+            from .moco import MoCoOptions, MoCoTask
+
+            return MoCoTask(MoCoOptions.from_dict(config.moco), config.input_size, grey=config.dataset == "fashion_mnist",
+                            distributed=self.dist.enabled, seed=config.seed)
+        from .pretext import Task
+
+        return Task(config.task, config.num_classes, config.jigsaw_grid, config.jigsaw_permutations, config.seed)
+
+    @property
+    def backbone(self) -> nn.Module:
+        """The zoo model inside whatever the task wraps it in (pretext heads, MoCo's query encoder)."""
+        if self.config.method == "moco":
+            return self.model.encoder_q.backbone
+        return getattr(self.model, "trunk", self.model)
 
     # --- checkpoints ----------------------------------------------------------------------------
 
@@ -268,7 +300,8 @@ class Trainer:
         for images, labels in bar:
             inputs, targets = self.task.prepare(images, labels, self.to_rgb)
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-                loss = self.task.loss(self.net(inputs), targets, self.config.label_smoothing)
+                outputs = self.net(*inputs) if isinstance(inputs, tuple) else self.net(inputs)  # MoCo: two views
+                loss = self.task.loss(outputs, targets, self.config.label_smoothing)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             if self.config.grad_clip > 0:
@@ -288,7 +321,24 @@ class Trainer:
                 "lr": self.scheduler.get_last_lr()[0]}
 
     @torch.no_grad()
+    def knn_monitor(self) -> dict[str, float]:
+        """MoCo's monitor: weighted kNN top-1 of the query backbone's features, bank = labelled training images."""
+        from ..evaluation.features import extract_features
+        from ..evaluation.knn import knn_accuracy
+
+        options = self.task.options
+        bank_set = self.train_set
+        if options.knn_bank and options.knn_bank < len(bank_set):
+            bank_set = torch.utils.data.Subset(bank_set, range(options.knn_bank))
+        bank, bank_labels = extract_features(self.backbone, bank_set, device=self.device)
+        queries, labels = extract_features(self.backbone, self.eval_set, device=self.device)
+        top1 = knn_accuracy(queries, labels, bank, bank_labels, self.config.num_classes, options.knn_k, options.knn_t)
+        return {"eval_top1": top1, "eval_samples": len(labels), "knn_bank": len(bank_labels)}
+
+    @torch.no_grad()
     def evaluate(self, model: nn.Module | None = None) -> dict[str, float]:
+        if self.config.method == "moco":  # eval_top1 is the kNN monitor's top-1
+            return self.knn_monitor()
         model = model or (self.ema.module if self.ema else self.model)
         model.eval()
         loader = torch.utils.data.DataLoader(self.eval_set, batch_size=256, shuffle=False)
@@ -314,6 +364,13 @@ class Trainer:
         elif resume:
             self._refuse_silent_restart()
         stop_at = self.config.epochs if stop_after is None else min(self.config.epochs, self.epoch + stop_after)
+        if self.class_counts is not None:  # recorded with every run: what the classes' shares were
+            from ..fileio import write_json_atomic
+
+            write_json_atomic(self.out_dir / "class_counts.json",
+                              {"dataset": self.config.dataset, "train_counts": self.class_counts,
+                               "imbalance_ratio": self.config.imbalance_ratio if self.config.dataset.endswith("_lt") else None,
+                               "sampler": self.config.sampler, "eval_samples": len(self.eval_set)})
         while self.epoch < stop_at:
             record = {"epoch": self.epoch + 1, **self.train_epoch()}
             if self.ema:
@@ -344,12 +401,13 @@ class Trainer:
         epochs = [r["epoch"] for r in self.history]
         figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
         left.plot(epochs, [r["train_loss"] for r in self.history], marker="o", label="train loss")
-        left.plot(epochs, [r["eval_loss"] for r in self.history], marker="o", label="eval loss")
+        if all("eval_loss" in r for r in self.history):
+            left.plot(epochs, [r["eval_loss"] for r in self.history], marker="o", label="eval loss")
         left.set_xlabel("epoch")
         left.legend()
         right.plot(epochs, [r["eval_top1"] for r in self.history], marker="o", color="tab:green")
         right.set_xlabel("epoch")
-        right.set_ylabel("eval top-1 (%)")
+        right.set_ylabel(f"kNN top-1 (%), k={self.task.options.knn_k}" if self.config.method == "moco" else "eval top-1 (%)")
         figure.suptitle(f"{self.config.model} on {self.config.dataset}")
         figure.tight_layout()
         with atomic_path(self.out_dir / "curves.png") as temporary:
@@ -365,6 +423,9 @@ class Trainer:
 
         from ..weights.release import write_release
 
+        if self.config.method == "moco":
+            raise InvalidInputError("a MoCo training has no classifier to release; package its backbone with a linear "
+                                    f"probe: mobilezoo evaluate {self.out_dir / CHECKPOINT} --protocol linear --release NAME")
         if self.config.task != "classification":
             raise InvalidInputError(f"a {self.config.task} training is a pretext: its head is not a classifier to release; "
                                     "fine-tune the backbone with task=classification")

@@ -10,8 +10,12 @@ from ..fileio import sha256_of, write_json_atomic
 from ..pretrained_cfg import PretrainedCfg
 
 def release_record(weights_path: Path, name: str, cfg: PretrainedCfg, metrics: dict[str, Any], recipe: str,
-                   recipe_config: dict[str, Any], model_kwargs: dict[str, Any]) -> dict[str, Any]:
+                   recipe_config: dict[str, Any], model_kwargs: dict[str, Any], notes: str = "") -> dict[str, Any]:
+    """``metrics``: a training run's last record (``eval_top1``, ...) or, with ``top1`` already in it, the record's own."""
     architecture, _, tag = name.partition(".")
+    if "top1" not in metrics:
+        metrics = {"top1": round(metrics["eval_top1"], 2), "test_samples": metrics.get("eval_samples"),
+                   "epochs": metrics.get("epoch"), "note": "EMA weights, full test split, measured by the training run"}
     return {
         "architecture": architecture,
         "tag": tag,
@@ -21,15 +25,14 @@ def release_record(weights_path: Path, name: str, cfg: PretrainedCfg, metrics: d
         "dataset": cfg.dataset,
         "num_classes": cfg.num_classes,
         "class_names": list(cfg.class_names) if cfg.class_names else None,
-        "metrics": {"top1": round(metrics["eval_top1"], 2), "test_samples": metrics.get("eval_samples"),
-                    "epochs": metrics.get("epoch"), "note": "EMA weights, full test split, measured by the training run"},
+        "metrics": metrics,
         "cfg": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.preprocessing().items()},
         "model_kwargs": model_kwargs,
         "recipe": recipe,
         "recipe_config": recipe_config,
         "source": "trained with mobilezoo on this project's CPU machines",
         "license": "MIT (weights); Fashion-MNIST data MIT (Zalando Research)",
-        "notes": "stored as float16 safetensors; loaded into float32 models",
+        "notes": "; ".join(filter(None, [notes, "stored as float16 safetensors; loaded into float32 models"])),
     }
 
 

@@ -1,0 +1,1 @@
+"""Evaluation protocols on a frozen backbone: features, kNN, linear probe (and class-split accuracy)."""

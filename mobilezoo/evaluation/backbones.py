@@ -1,0 +1,67 @@
+"""Where a backbone to evaluate comes from: a zoo name (random init or a weight tag) or a training checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import CheckpointError
+
+
+@dataclass
+class LoadedBackbone:
+    model: nn.Module  # a zoo model (its classifier is replaced by the protocol)
+    source: str  # what was loaded, for the record
+    architecture: str
+    model_kwargs: dict[str, Any]
+    training: dict[str, Any] | None  # the training config of a checkpoint
+
+
+def load_backbone(source: str, pretrained: bool = True) -> LoadedBackbone:
+    """``source``: a training checkpoint (``runs/x/last.pt``: supervised, pretext or MoCo, whose query encoder's
+    backbone is taken), or a zoo name (``fbnetv2_f1`` random init, ``fbnetv2_f1.fmnist_moco`` with weights)."""
+    from ..factory import create_model
+
+    path = Path(source)
+    if path.suffix in (".pt", ".pth") and path.is_file():
+        return _from_checkpoint(path)
+    model = create_model(source, pretrained=pretrained and "." in source)
+    architecture = source.partition(".")[0]
+    return LoadedBackbone(model, f"{source} ({model.pretrained_cfg.weights})", architecture, {}, None)
+
+
+def _from_checkpoint(path: Path) -> LoadedBackbone:
+    from ..factory import create_model
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise CheckpointError(f"cannot read '{path}' ({reason}); is it a mobilezoo training checkpoint (last.pt)?") from None
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict) or "model" not in state:
+        raise CheckpointError(f"'{path}' is not a mobilezoo training checkpoint (no model and config); pass last.pt of a run")
+    config = state["config"]
+    weights = state["model"]
+    if config.get("method") == "moco":
+        prefix = "encoder_q.backbone."
+    elif config.get("task", "classification") in ("jigsaw", "colorization"):
+        prefix = "trunk."
+    else:
+        prefix = ""
+    backbone_state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+    kwargs = dict(config.get("model_kwargs") or {})
+    model = create_model(config["model"], num_classes=0, **kwargs)
+    model.reset_classifier(0)
+    own = model.state_dict()
+    backbone_state = {k: v for k, v in backbone_state.items() if k in own}  # drop the training head
+    missing = sorted(set(own) - set(backbone_state))
+    if missing:
+        raise CheckpointError(f"'{path}' lacks {len(missing)} backbone tensors of {config['model']} (e.g. {missing[0]})")
+    model.load_state_dict(backbone_state)
+    model.pretrained_cfg = model.pretrained_cfg.replace(weights=f"{path} (epoch {state.get('epoch')})")
+    return LoadedBackbone(model, f"{path} (epoch {state.get('epoch')}, {config.get('method', 'supervised')})",
+                          config["model"], kwargs, config)
