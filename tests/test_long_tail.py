@@ -188,3 +188,18 @@ def test_stage_one_on_fashion_mnist_lt_and_stage_two_leave_the_backbone_untouche
                                                       f"out_dir={tmp_path / 'plain'}"]), show_progress=False)
         plain.fit()
         stage_two(str(tmp_path / "plain" / "last.pt"))
+
+
+def test_a_1x1_conv_classifier_is_read_and_written_as_a_linear_layer():
+    from mobilezoo.evaluation.protocols import attach_classifier, classifier_as_linear
+    from mobilezoo.factory import create_model
+
+    model = create_model("dmaskingnas_s600k", num_classes=10).eval()  # FBNet head: a 1x1 convolution
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        features = model.forward_head(model.forward_features(x), pre_logits=True)
+        linear = classifier_as_linear(model.get_classifier())
+        assert torch.allclose(linear(features), model(x), atol=1e-5)
+        replacement = nn.Linear(linear.in_features, 4)
+        attach_classifier(model, replacement)
+        assert torch.allclose(model(x), replacement(features), atol=1e-5) and model.num_classes == 4

@@ -257,3 +257,17 @@ def test_evaluate_command_probes_a_moco_checkpoint_and_packages_a_loadable_class
         predicted = model(torch.stack([test[i][0] for i in range(100)])).argmax(1)
     top1 = 100.0 * (predicted == test.labels).float().mean().item()
     assert abs(top1 - record["top1"]) <= 2.0  # fp16 storage may flip a borderline image or two
+
+
+def test_linear_probe_standardises_features_of_any_scale_and_folds_it_into_the_layer():
+    from mobilezoo.evaluation.linear_probe import fold_standardisation, linear_probe, standardiser
+
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(3).repeat(40)
+    features = (torch.randn(120, 5, generator=generator) + torch.eye(3, 5)[labels] * 3) * 1e-9  # a random init's scale
+    result = linear_probe(features, labels, features, labels, 3, lrs=(1.0,), epochs=10)
+    assert result.top1 > 95.0  # learnable at 1e-9 because the probe standardises
+    mean, std = standardiser(features)
+    layer = torch.nn.Linear(5, 3)
+    folded = fold_standardisation(layer, mean, std)
+    assert torch.allclose(folded(features), layer((features - mean) / std), atol=1e-4)

@@ -138,7 +138,10 @@ def test_packaged_weights_load_offline_and_match_their_record(monkeypatch):
         assert cfg["num_classes"] == 10 and cfg["class_names"][0] == "T-shirt/top"
         assert "replicated to 3 channels" in cfg["input_adaptation"]
         info = mobilezoo.get_model_info(name)["weights"][name.split(".")[1]]
-        assert info["metrics"]["top1"] > 85 and info["sha256"] == sha256_of(hub.PACKAGED_DIR / info["file"])
+        # supervised on all labels: > 85 %; a long-tailed or self-supervised recipe is held to less, and the next test
+        # checks every recorded figure against the weights themselves
+        floor = 85 if name.endswith(".fmnist") else 70
+        assert info["metrics"]["top1"] > floor and info["sha256"] == sha256_of(hub.PACKAGED_DIR / info["file"])
 
 
 @pytest.mark.skipif(not mobilezoo.list_pretrained("*fmnist*"), reason="no packaged Fashion-MNIST weights yet")

@@ -155,7 +155,7 @@ def _release_rebalanced(args: argparse.Namespace, result: Any) -> Path:
     layer = as_linear(result.rebalanced.classifiers[result.best])
     model = attach_classifier(result.model, layer)
     report = result.reports[result.best]
-    metrics = {"top1": round(report.overall, 2), "test_samples": None, "protocol": f"long-tail stage 2: {result.best}",
+    metrics = {"top1": round(report.overall, 2), "test_samples": report.samples, "protocol": f"long-tail stage 2: {result.best}",
                "many": report.many, "medium": report.medium, "few": report.few, "groups": report.thresholds,
                "train_counts": result.train_counts,
                "note": f"classifier {result.best} picked on the balanced validation split; balanced test split"}

@@ -6,6 +6,11 @@ rate divided by 10 at 60 % and 80 % of the epochs. Scaled: the features are comp
 un-augmented images (the reference re-augments every epoch through the frozen network), and the learning rate
 is picked from ``LR_GRID`` (the reference's 30 included) on a validation fifth of the labelled training
 images, then the layer is retrained on all of them. The same rule applies to every backbone compared.
+
+One addition: features are standardised per dimension with the labelled training images' mean and std before
+the layer (MAE's parameter-free BatchNorm before its linear probe), then folded into the layer. Without it a
+learning-rate grid cannot serve backbones whose feature scales differ by orders of magnitude (a randomly
+initialised FBNetV2-F1's pooled features are ~1e-9, a trained one's ~1).
 """
 
 from __future__ import annotations
@@ -58,10 +63,31 @@ def accuracy(layer: nn.Module, features: torch.Tensor, labels: torch.Tensor) -> 
     return 100.0 * (layer(features).argmax(1) == labels).float().mean().item()
 
 
+def standardiser(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-dimension (mean, std) of ``features``; a dead dimension's std is floored, not divided by zero."""
+    mean, std = features.mean(0), features.std(0)
+    return mean, std.clamp_min(float(std.max()) * 1e-6 + 1e-30)
+
+
+def fold_standardisation(layer: nn.Linear, mean: torch.Tensor, std: torch.Tensor) -> nn.Linear:
+    """A layer on raw features equal to ``layer`` on (features - mean) / std."""
+    folded = nn.Linear(layer.in_features, layer.out_features)
+    with torch.no_grad():
+        folded.weight.copy_(layer.weight / std)
+        folded.bias.copy_(layer.bias - (layer.weight / std) @ mean)
+    return folded
+
+
 def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
                  test_labels: torch.Tensor, num_classes: int, lrs: Sequence[float] = LR_GRID, epochs: int = 100,
                  seed: int = 0) -> ProbeResult:
-    """Pick the lr on a validation fifth of the training features, retrain on all, report test top-1."""
+    """Pick the lr on a validation fifth of the training features, retrain on all, report test top-1.
+
+    The returned classifier takes the raw features (the standardisation is folded into it).
+    """
+    mean, std = standardiser(train_features)
+    raw_test = test_features
+    train_features, test_features = (train_features - mean) / std, (test_features - mean) / std
     generator = torch.Generator().manual_seed(seed + 1)
     order = torch.randperm(len(train_labels), generator=generator)
     held = max(1, len(order) // 5)
@@ -73,5 +99,5 @@ def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_
         scores[float(lr)] = score if torch.isfinite(layer.weight).all() else float("nan")
     finite = {lr: s for lr, s in scores.items() if s == s}
     best = max(finite, key=lambda lr: (finite[lr], -lr)) if finite else min(lrs)
-    layer = train_linear(train_features, train_labels, num_classes, best, epochs, seed=seed)
-    return ProbeResult(accuracy(layer, test_features, test_labels), best, scores, len(train_labels), epochs, layer)
+    layer = fold_standardisation(train_linear(train_features, train_labels, num_classes, best, epochs, seed=seed), mean, std)
+    return ProbeResult(accuracy(layer, raw_test, test_labels), best, scores, len(train_labels), epochs, layer)

@@ -19,6 +19,7 @@ class LongTailReport:
     few: float | None
     groups: dict[str, list[int]]  # class indices of each group
     thresholds: str  # how the groups were cut
+    samples: int = 0  # test images
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,4 +42,4 @@ def long_tail_report(predictions: torch.Tensor, labels: torch.Tensor, train_coun
 
     overall = 100.0 * (predictions == labels).float().mean().item()
     return LongTailReport(overall, per_class, mean(groups["many"]), mean(groups["medium"]), mean(groups["few"]),
-                          groups, split.rule)
+                          groups, split.rule, int(labels.numel()))

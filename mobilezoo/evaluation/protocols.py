@@ -56,11 +56,28 @@ def evaluate_frozen(backbone: nn.Module, protocol: str, train_set: torch.utils.d
     return result
 
 
+def classifier_as_linear(classifier: nn.Module) -> nn.Linear:
+    """A zoo classifier as an ``nn.Linear`` on the pre-logits features: a linear layer (plain or after dropout) as
+    is, a 1x1 convolution (FBNet's mobile-vision head) as a copy of its weights."""
+    layer = next((m for m in classifier.modules() if isinstance(m, (nn.Linear, nn.Conv2d))), None)
+    if isinstance(layer, nn.Linear):
+        return layer
+    if isinstance(layer, nn.Conv2d) and layer.kernel_size == (1, 1) and layer.groups == 1:
+        linear = nn.Linear(layer.in_channels, layer.out_channels, bias=layer.bias is not None)
+        with torch.no_grad():
+            linear.weight.copy_(layer.weight.flatten(1))
+            if layer.bias is not None:
+                linear.bias.copy_(layer.bias)
+        return linear
+    raise InvalidInputError(f"the classifier {type(classifier).__name__} is not a linear layer or 1x1 convolution")
+
+
 def attach_classifier(model: nn.Module, layer: nn.Linear) -> nn.Module:
-    """``model`` with its classifier replaced by the probe's ``layer`` (a full classifier to package)."""
+    """``model`` with a fresh classifier holding ``layer``'s weights (a full classifier to package)."""
     model.reset_classifier(layer.out_features)
-    classifier = model.get_classifier()
-    linear = classifier if isinstance(classifier, nn.Linear) else next(m for m in classifier.modules() if isinstance(m, nn.Linear))
-    linear.load_state_dict(layer.state_dict())
+    target = next(m for m in model.get_classifier().modules() if isinstance(m, (nn.Linear, nn.Conv2d)))
+    with torch.no_grad():
+        target.weight.copy_(layer.weight.view_as(target.weight))
+        target.bias.copy_(layer.bias)
     model.num_classes = layer.out_features
     return model

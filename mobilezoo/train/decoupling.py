@@ -34,13 +34,6 @@ CLASSIFIERS = ("joint", "ncm", "crt", "tau_norm", "lws")
 TAUS = tuple(round(t, 1) for t in np.linspace(0, 2, 21))
 
 
-def linear_of(classifier: nn.Module) -> nn.Linear:
-    """The linear layer of a zoo classifier (plain, or inside dropout + linear)."""
-    if isinstance(classifier, nn.Linear):
-        return classifier
-    return next(m for m in classifier.modules() if isinstance(m, nn.Linear))
-
-
 # --- the classifiers ---------------------------------------------------------------------------------------------
 
 
@@ -213,6 +206,7 @@ def stage_two(checkpoint: str, crt_epochs: int = 10, lws_epochs: int = 5, seed: 
     from ..errors import InvalidInputError
     from ..evaluation.features import changed_weights, extract_features, weights_fingerprint
     from ..evaluation.long_tail import long_tail_report
+    from ..evaluation.protocols import classifier_as_linear
     from ..factory import create_model
     from .config import TrainConfig
     from .engine import data_cfg, long_tail_sets
@@ -237,7 +231,7 @@ def stage_two(checkpoint: str, crt_epochs: int = 10, lws_epochs: int = 5, seed: 
     before = weights_fingerprint(model)
     sets = {name: extract_features(model, data, show_progress=show_progress)
             for name, data in (("train", train_set), ("validation", validation_set), ("test", test_set))}
-    joint = linear_of(model.get_classifier())
+    joint = classifier_as_linear(model.get_classifier())
     rebalanced = rebalance_classifiers(joint, *sets["train"], *sets["validation"], config.num_classes, crt_epochs,
                                        lws_epochs, seed)
     changed = changed_weights(model, before)
