@@ -271,3 +271,26 @@ def test_linear_probe_standardises_features_of_any_scale_and_folds_it_into_the_l
     layer = torch.nn.Linear(5, 3)
     folded = fold_standardisation(layer, mean, std)
     assert torch.allclose(folded(features), layer((features - mean) / std), atol=1e-4)
+
+
+@needs_fmnist
+def test_moco_trains_under_ddp_with_one_queue_and_one_set_of_weights(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    overrides = [o for o in MOCO_RUN if not o.startswith("batch_size")] + ["batch_size=16", "epochs=1",
+                                                                            f"out_dir={tmp_path / 'ddp'}"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+         "--master_port", port, os.path.join(REPO_ROOT, "tests", "ddp_worker.py"), str(tmp_path), *overrides],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    # 320 images / 2 ranks / 16 = 10 steps of a global batch of 32 keys, all-gathered into the one queue
+    assert int(rank0["queue_ptr"]) == int(rank1["queue_ptr"]) == (10 * 32) % 256
+    for key in rank0:
+        if key.startswith("encoder_q") and not key.endswith(("running_mean", "running_var", "num_batches_tracked")):
+            assert torch.equal(rank0[key], rank1[key]), key
+    assert torch.equal(rank0["queue"], rank1["queue"])
