@@ -33,3 +33,17 @@ def changed_weights(module: nn.Module, before: dict[str, torch.Tensor]) -> list[
     """Names of tensors of ``module`` that differ from ``before`` (empty: nothing changed)."""
     now = module.state_dict()
     return [name for name, value in before.items() if not torch.equal(now[name], value)]
+
+
+def train_epoch_on_features(module: nn.Module, features: torch.Tensor, labels: torch.Tensor, order: torch.Tensor,
+                            batch_size: int, optimizer: torch.optim.Optimizer,
+                            per_step: torch.optim.lr_scheduler.LRScheduler | None = None) -> None:
+    """One pass of cross-entropy SGD over fixed features in ``order`` (a classifier on a frozen backbone)."""
+    for start in range(0, len(order), batch_size):
+        index = order[start : start + batch_size]
+        loss = torch.nn.functional.cross_entropy(module(features[index]), labels[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if per_step is not None:
+            per_step.step()

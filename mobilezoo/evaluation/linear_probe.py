@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from .features import train_epoch_on_features
 
 LR_GRID = (0.1, 1.0, 10.0, 30.0)
 
@@ -47,13 +48,8 @@ def train_linear(features: torch.Tensor, labels: torch.Tensor, num_classes: int,
     milestones = [int(0.6 * epochs), int(0.8 * epochs)]
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.1)
     for _ in range(epochs):
-        order = torch.randperm(len(labels), generator=generator)
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            loss = F.cross_entropy(layer(features[index]), labels[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+        train_epoch_on_features(layer, features, labels, torch.randperm(len(labels), generator=generator), batch_size,
+                                optimizer)
         schedule.step()
     return layer
 

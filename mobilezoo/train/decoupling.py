@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.samplers import ClassAwareSampler
+from ..evaluation.features import train_epoch_on_features
 
 CLASSIFIERS = ("joint", "ncm", "crt", "tau_norm", "lws")
 TAUS = tuple(round(t, 1) for t in np.linspace(0, 2, 21))
@@ -107,14 +108,7 @@ def _balanced_training(module: nn.Module, parameters: list[nn.Parameter], featur
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / steps)))
     for epoch in range(epochs):
         sampler.set_epoch(epoch)
-        order = torch.tensor(list(sampler))
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            loss = F.cross_entropy(module(features[index]), labels[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
+        train_epoch_on_features(module, features, labels, torch.tensor(list(sampler)), batch_size, optimizer, schedule)
     return module
 
 
