@@ -11,7 +11,7 @@ from typing import Any
 def add_evaluate(verbs: Any) -> None:
     p = verbs.add_parser(
         "evaluate",
-        help="linear-probe / kNN accuracy of a frozen backbone (self-supervised checkpoints, zoo weights)",
+        help="frozen-backbone accuracy: linear probe, kNN, long-tail classifier re-balancing",
         description="Evaluate a frozen backbone: a fresh linear layer on its pooled features (--protocol linear, "
         "MoCo's protocol scaled to small data) or a weighted kNN (--protocol knn, k=200, t=0.1). The backbone stays "
         "in eval mode and is checked to be unchanged afterwards. Examples:\n"

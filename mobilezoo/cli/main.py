@@ -21,6 +21,7 @@ EPILOG = """examples:
   mobilezoo export fbnetv2_f1 --format executorch,tflite --out out/
   mobilezoo bench fbnetv2_f1 --runtime all --threads 1
   mobilezoo train --config configs/train/fbnetv2_f1_fmnist.yaml epochs=2
+  mobilezoo evaluate runs/x/last.pt --protocol linear --label-fraction 0.01   frozen-backbone probe
   mobilezoo demo                        offline: classify, export, verify, benchmark, report
 """
 
