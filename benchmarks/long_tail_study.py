@@ -142,11 +142,11 @@ def package(rows: list[dict]) -> None:
     best = max(candidates, key=lambda r: r["validation_top1"][r["best_on_validation"]])
     checkpoint = SWEEP / "trials" / best["id"] / "last.pt"
     files = ROOT / "mobilezoo" / "weights" / "files"
-    subprocess.run([sys.executable, "-m", "mobilezoo", "evaluate", str(checkpoint), "--protocol", "rebalance",
+    subprocess.run([sys.executable, "-m", "mobilezoo", "evaluate", os.path.relpath(checkpoint, ROOT), "--protocol", "rebalance",
                     "--seed", str(best["seed"]), "--release", "dmaskingnas_s600k.fmnist_lt100", "--out", str(OUT / "package")],
-                   check=True)
+                   check=True, cwd=ROOT)
     for suffix in (".safetensors", ".json"):
-        shutil.copy(OUT / "package" / f"dmaskingnas_s600k.fmnist_lt100{suffix}", files)
+        shutil.copyfile(OUT / "package" / f"dmaskingnas_s600k.fmnist_lt100{suffix}", files / f"dmaskingnas_s600k.fmnist_lt100{suffix}")
     print(f"packaged {best['id']} with {best['best_on_validation']}")
 
 

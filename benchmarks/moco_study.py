@@ -77,7 +77,7 @@ def _supervised(fraction: float) -> dict:
             "details": {"epochs": epochs, "steps": epochs * trainer.steps_per_epoch, "recipe": "fbnetv2_f1_fmnist.yaml"}}
 
 
-def evaluate_all() -> list[dict]:
+def evaluate_all(only: tuple[str, ...] = ()) -> list[dict]:
     from mobilezoo.fileio import atomic_path
 
     path = OUT / "results.jsonl"
@@ -88,7 +88,7 @@ def evaluate_all() -> list[dict]:
             for protocol in ("linear", "knn")]
     jobs += [("supervised", fraction, None, None) for fraction in FRACTIONS]
     for method, fraction, source, protocol in jobs:
-        if (method, fraction) in done:
+        if (method, fraction) in done or (only and method.split()[0] not in only):
             continue
         started = time.perf_counter()
         result = _supervised(fraction) if source is None else _frozen(source, protocol, fraction)
@@ -136,20 +136,21 @@ def curves() -> None:
 
 def package() -> None:
     files = ROOT / "mobilezoo" / "weights" / "files"
-    subprocess.run([sys.executable, "-m", "mobilezoo", "evaluate", str(RUN / "last.pt"), "--protocol", "linear",
-                    "--release", "fbnetv2_f1.fmnist_moco", "--out", str(OUT / "package")], check=True)
+    subprocess.run([sys.executable, "-m", "mobilezoo", "evaluate", os.path.relpath(RUN / "last.pt", ROOT), "--protocol",
+                    "linear", "--release", "fbnetv2_f1.fmnist_moco", "--out", str(OUT / "package")], check=True, cwd=ROOT)
     for suffix in (".safetensors", ".json"):
-        shutil.copy(OUT / "package" / f"fbnetv2_f1.fmnist_moco{suffix}", files)
+        shutil.copyfile(OUT / "package" / f"fbnetv2_f1.fmnist_moco{suffix}", files / f"fbnetv2_f1.fmnist_moco{suffix}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--package", action="store_true")
+    parser.add_argument("--only", default="", help="comma list of moco, random, supervised (default: all)")
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
     shutil.copy(RUN / "metrics.jsonl", OUT / "pretrain_metrics.jsonl")
     curves()
-    rows = evaluate_all()
+    rows = evaluate_all(tuple(filter(None, args.only.split(","))))
     (OUT / "summary.md").write_text(table(rows) + "\n")
     print(table(rows))
     if args.package:

@@ -156,7 +156,9 @@ def _release_rebalanced(args: argparse.Namespace, result: Any) -> Path:
     model = attach_classifier(result.model, layer)
     report = result.reports[result.best]
     metrics = {"top1": round(report.overall, 2), "test_samples": report.samples, "protocol": f"long-tail stage 2: {result.best}",
-               "many": report.many, "medium": report.medium, "few": report.few, "groups": report.thresholds,
+               **{g: None if v is None else round(v, 2) for g, v in (("many", report.many), ("medium", report.medium),
+                                                                      ("few", report.few))},
+               "groups": report.thresholds,
                "train_counts": result.train_counts,
                "note": f"classifier {result.best} picked on the balanced validation split; balanced test split"}
     return _write_release(args, model, metrics, result.config, result.config.get("model_kwargs", {}),
