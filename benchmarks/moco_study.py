@@ -68,7 +68,7 @@ def _supervised(fraction: float) -> dict:
                 "details": {"weights": "fbnetv2_f1.fmnist (configs/train/fbnetv2_f1_fmnist.yaml, 8 epochs)"}}
     epochs = SUPERVISED_EPOCHS[fraction]
     config = TrainConfig.from_file(ROOT / "configs" / "train" / "fbnetv2_f1_fmnist.yaml",
-                                   [f"label_fraction={fraction}", f"epochs={epochs}", "threads=1",
+                                   [f"label_fraction={fraction}", f"epochs={epochs}", "threads=1", "eval_every=1000",
                                     f"out_dir={ROOT / 'runs' / f'moco_study_supervised_{fraction:g}'}"])
     trainer = Trainer(config, show_progress=False)
     history = trainer.fit()

@@ -165,3 +165,13 @@ def test_clip_folder_trains_s3d_for_a_step(tmp_path):
     assert images.shape == (3, 4, 32, 32)
     history = trainer.fit()
     assert len(history) == 1 and history[0]["eval_samples"] == 2
+
+
+@needs_fmnist
+def test_eval_every_skips_evaluations_but_always_evaluates_the_last_epoch(tmp_path):
+    config = TrainConfig.from_file(None, [f"model={TINY}", "input_size=32", "epochs=3", "eval_every=2", "limit_train=64",
+                                          "limit_eval=32", "batch_size=32", "threads=1", "ema_decay=0",
+                                          f"out_dir={tmp_path}"])
+    history = Trainer(config, show_progress=False).fit()
+    assert ["eval_top1" in r for r in history] == [False, True, True]
+    assert (tmp_path / "curves.png").is_file()

@@ -45,6 +45,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "jigsaw_grid": (2, 3),
     "jigsaw_permutations": (2, 362_880),
     "label_fraction": (0, 1),
+    "eval_every": (1, 10_000),
     "imbalance_ratio": (1, 1_000_000),
     "lt_max_per_class": (0, None),
     "lt_val_per_class": (1, None),
@@ -92,6 +93,7 @@ class TrainConfig:
     seed: int = 0
     limit_train: int = 0  # use only the first N training samples (0: all)
     limit_eval: int = 0
+    eval_every: int = 1  # evaluate every N epochs (and always after the last)
     label_fraction: float = 1.0  # train on a seeded, class-stratified share of the labelled images (1 %, 10 % regimes)
     num_workers: int = 0
     out_dir: str = "runs/train"

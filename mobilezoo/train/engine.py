@@ -373,9 +373,11 @@ class Trainer:
                                "sampler": self.config.sampler, "eval_samples": len(self.eval_set)})
         while self.epoch < stop_at:
             record = {"epoch": self.epoch + 1, **self.train_epoch()}
-            if self.ema:
-                self.ema.recalibrate_bn(self._bn_batches())
-            record.update(self.evaluate())
+            last = self.epoch + 1 == self.config.epochs
+            if last or (self.epoch + 1) % self.config.eval_every == 0:  # the final epoch is always evaluated
+                if self.ema:
+                    self.ema.recalibrate_bn(self._bn_batches())
+                record.update(self.evaluate())
             self.epoch += 1
             self.history.append(record)
             self.save_checkpoint()  # first: the metrics never list an epoch the checkpoint lacks
@@ -399,13 +401,14 @@ class Trainer:
         import matplotlib.pyplot as plt
 
         epochs = [r["epoch"] for r in self.history]
+        evaluated = [r for r in self.history if "eval_top1" in r]  # eval_every > 1 skips some epochs
         figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
         left.plot(epochs, [r["train_loss"] for r in self.history], marker="o", label="train loss")
-        if all("eval_loss" in r for r in self.history):
-            left.plot(epochs, [r["eval_loss"] for r in self.history], marker="o", label="eval loss")
+        if all("eval_loss" in r for r in evaluated):
+            left.plot([r["epoch"] for r in evaluated], [r["eval_loss"] for r in evaluated], marker="o", label="eval loss")
         left.set_xlabel("epoch")
         left.legend()
-        right.plot(epochs, [r["eval_top1"] for r in self.history], marker="o", color="tab:green")
+        right.plot([r["epoch"] for r in evaluated], [r["eval_top1"] for r in evaluated], marker="o", color="tab:green")
         right.set_xlabel("epoch")
         right.set_ylabel(f"kNN top-1 (%), k={self.task.options.knn_k}" if self.config.method == "moco" else "eval top-1 (%)")
         figure.suptitle(f"{self.config.model} on {self.config.dataset}")
