@@ -77,7 +77,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(record))
     else:
         print(f"{args.protocol} top-1 {result.top1:.2f}% on {result.test_samples} test images, "
-              f"{result.train_samples} labelled training images ({args.label_fraction:g} of them); backbone unchanged")
+              f"{result.train_samples} labelled training images (label fraction {args.label_fraction:g}); backbone unchanged")
     return 0
 
 
