@@ -40,7 +40,7 @@ def add_evaluate(verbs: Any) -> None:
     p.add_argument("--release", metavar="NAME", help="write NAME.safetensors + NAME.json (the zoo's packaged-weights "
                    "record) into --out: linear: backbone + probe; rebalance: backbone + the re-balanced classifier "
                    "with the best validation top-1")
-    p.add_argument("--out", default=".", help="folder for --release and result.json (default: here)")
+    p.add_argument("--out", help="folder for result.json and --release files (default: no result.json; releases here)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run_evaluate)
 
@@ -67,12 +67,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     record = {"source": loaded.source, "dataset": args.dataset, "label_fraction": args.label_fraction,
               "seed": args.seed, **result.to_dict()}
     if args.release:
-        record["release"] = str(_release(args, loaded, cfg, result, record))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    from ..fileio import write_json_atomic
-
-    write_json_atomic(out / "result.json", record)
+        record["release"] = str(_release(args, loaded, cfg, result))
+    _write_result(args, record)
     if args.json:
         print(json.dumps(record))
     else:
@@ -81,7 +77,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _release(args: argparse.Namespace, loaded: Any, cfg: Any, result: Any, record: dict) -> Path:
+def _write_result(args: argparse.Namespace, record: dict) -> None:
+    if args.out:
+        from ..fileio import write_json_atomic
+
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        write_json_atomic(Path(args.out) / "result.json", record)
+
+
+def _release(args: argparse.Namespace, loaded: Any, cfg: Any, result: Any) -> Path:
     from ..evaluation.protocols import attach_classifier
 
     model = attach_classifier(loaded.model, result.classifier)
@@ -106,7 +110,7 @@ def _write_release(args: argparse.Namespace, model: Any, metrics: dict, training
         cfg = data_cfg(TrainConfig.from_dict({k: v for k, v in training.items() if k in TrainConfig.__dataclass_fields__}),
                        model.pretrained_cfg)
     tensors = {k: (v.half() if v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()}
-    path = Path(args.out) / f"{args.release}.safetensors"
+    path = Path(args.out or ".") / f"{args.release}.safetensors"
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as temporary:
         save_file(tensors, str(temporary))
@@ -119,7 +123,6 @@ def _rebalance(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from ..fileio import write_json_atomic
     from ..train.decoupling import stage_two
 
     result = stage_two(args.source, args.crt_epochs, args.lws_epochs, args.seed, show_progress=not args.json)
@@ -129,9 +132,7 @@ def _rebalance(args: argparse.Namespace) -> int:
               "test": {m: r.to_dict() for m, r in result.reports.items()}}
     if args.release:
         record["release"] = str(_release_rebalanced(args, result))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "result.json", record)
+    _write_result(args, record)
     if args.json:
         print(json.dumps(record))
         return 0

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from ..errors import CheckpointError
@@ -37,13 +36,9 @@ def load_backbone(source: str, pretrained: bool = True) -> LoadedBackbone:
 def _from_checkpoint(path: Path) -> LoadedBackbone:
     from ..factory import create_model
 
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise CheckpointError(f"cannot read '{path}' ({reason}); is it a mobilezoo training checkpoint (last.pt)?") from None
-    if not isinstance(state, dict) or not isinstance(state.get("config"), dict) or "model" not in state:
-        raise CheckpointError(f"'{path}' is not a mobilezoo training checkpoint (no model and config); pass last.pt of a run")
+    from ..train.engine import read_training_checkpoint
+
+    state = read_training_checkpoint(path)
     config = state["config"]
     weights = state["model"]
     if config.get("method") == "moco":

@@ -203,15 +203,9 @@ def stage_two(checkpoint: str, crt_epochs: int = 10, lws_epochs: int = 5, seed: 
     from ..evaluation.protocols import classifier_as_linear
     from ..factory import create_model
     from .config import TrainConfig
-    from .engine import data_cfg, long_tail_sets
+    from .engine import data_cfg, long_tail_sets, read_training_checkpoint
 
-    try:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise InvalidInputError(f"cannot read '{checkpoint}' ({reason}); pass a stage-1 run's last.pt") from None
-    if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
-        raise InvalidInputError(f"'{checkpoint}' is not a mobilezoo training checkpoint; pass a stage-1 run's last.pt")
+    state = read_training_checkpoint(checkpoint)
     config = TrainConfig.from_dict({k: v for k, v in state["config"].items() if k in TrainConfig.__dataclass_fields__})
     if not config.dataset.endswith("_lt") or config.method != "supervised" or config.task != "classification":
         raise InvalidInputError(f"classifier re-balancing needs a supervised stage-1 run on a long-tailed data set "

@@ -32,7 +32,17 @@ CHECKPOINT = "last.pt"
 METRICS = "metrics.jsonl"
 #: options a checkpoint's tensors depend on: resuming with another value cannot load it
 STATE_SHAPING = ("model", "model_kwargs", "num_classes", "optimizer", "ema_decay", "task", "jigsaw_grid",
-                 "jigsaw_permutations", "method", "moco", "dataset", "imbalance_ratio", "lt_seed", "sampler")
+                 "jigsaw_permutations", "method", "moco")
+
+
+def read_training_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A run's ``last.pt``, read with the zoo's safe checkpoint reader; a one-line error for anything else."""
+    from ..weights.loading import read_checkpoint
+
+    state = read_checkpoint(path)
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict) or "model" not in state:
+        raise CheckpointError(f"'{path}' is not a mobilezoo training checkpoint (no model and config); pass a run's {CHECKPOINT}")
+    return state
 
 
 def _device(config: TrainConfig) -> torch.device:
@@ -62,9 +72,7 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 def build_data(config: TrainConfig, cfg: dict[str, Any]) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset]:
     train, evaluation = _datasets(config, cfg)
     if config.label_fraction < 1:
-        from ..data.subsets import labelled_fraction
-
-        from ..data.subsets import dataset_labels
+        from ..data.subsets import dataset_labels, labelled_fraction
 
         labels = dataset_labels(train)
         if labels is None:

@@ -241,15 +241,14 @@ class MoCoOptions:
 class MoCoTask:
     """The trainer's task for ``method: moco``: two views in, InfoNCE out, a kNN monitor as the evaluation."""
 
-    name = "moco"
-    in_chans = None
-
     def __init__(self, options: MoCoOptions, input_size: int, grey: bool, distributed: bool, seed: int) -> None:
         self.options = options
         self.set_normalisation((0.0,), (1.0,))
         self.views = TwoViews(options.augmentation, input_size, grey)
         self.bn_splits = 1 if distributed else options.bn_splits  # under DDP each rank's BN is the split
-        self.generator = torch.Generator().manual_seed(seed + 17)  # the trainer reseeds it per epoch (unused here)
+        # the trainer reseeds a task's generator every epoch; MoCo's views draw from the global RNG instead, which
+        # checkpoints save, so a resumed run sees the same views
+        self.generator = torch.Generator().manual_seed(seed + 17)
 
     def set_normalisation(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
         """The data's mean and std: views are augmented in [0, 1] and normalised after."""
