@@ -140,14 +140,32 @@ def package() -> None:
                     "linear", "--release", "fbnetv2_f1.fmnist_moco", "--out", str(OUT / "package")], check=True, cwd=ROOT)
     for suffix in (".safetensors", ".json"):
         shutil.copyfile(OUT / "package" / f"fbnetv2_f1.fmnist_moco{suffix}", files / f"fbnetv2_f1.fmnist_moco{suffix}")
+    annotate_record(files / "fbnetv2_f1.fmnist_moco.json")
+
+
+def annotate_record(path: Path) -> None:
+    """Add the study's figures (every method at every label fraction) to the packaged weights' record."""
+    from mobilezoo.fileio import write_json_atomic
+
+    record = json.loads(path.read_text())
+    rows = [json.loads(line) for line in open(OUT / "results.jsonl")]
+    record["metrics"]["study"] = {
+        "test_top1_by_label_fraction": {r["method"]: {} for r in rows},
+        "where": "benchmarks/results/moco/ (10-epoch MoCo v2 pretraining; 10k test images)"}
+    for r in rows:
+        record["metrics"]["study"]["test_top1_by_label_fraction"][r["method"]][f"{r['label_fraction']:g}"] = round(r["top1"], 2)
+    write_json_atomic(path, record)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--package", action="store_true")
+    parser.add_argument("--annotate", action="store_true", help="only add the study's figures to the packaged record")
     parser.add_argument("--only", default="", help="comma list of moco, random, supervised (default: all)")
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
+    if args.annotate:
+        return annotate_record(ROOT / "mobilezoo" / "weights" / "files" / "fbnetv2_f1.fmnist_moco.json")
     shutil.copy(RUN / "metrics.jsonl", OUT / "pretrain_metrics.jsonl")
     curves()
     rows = evaluate_all(tuple(filter(None, args.only.split(","))))
