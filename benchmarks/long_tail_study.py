@@ -143,10 +143,13 @@ def package(rows: list[dict]) -> None:
     checkpoint = SWEEP / "trials" / best["id"] / "last.pt"
     files = ROOT / "mobilezoo" / "weights" / "files"
     subprocess.run([sys.executable, "-m", "mobilezoo", "evaluate", os.path.relpath(checkpoint, ROOT), "--protocol", "rebalance",
-                    "--seed", str(best["seed"]), "--release", "dmaskingnas_s600k.fmnist_lt100", "--out", str(OUT / "package")],
+                    "--seed", str(best["seed"]), "--release", "dmaskingnas_s600k.fmnist_lt100",
+                    "--out", str(ROOT / "runs" / "long_tail_package")],
                    check=True, cwd=ROOT)
     for suffix in (".safetensors", ".json"):
-        shutil.copyfile(OUT / "package" / f"dmaskingnas_s600k.fmnist_lt100{suffix}", files / f"dmaskingnas_s600k.fmnist_lt100{suffix}")
+        name = f"dmaskingnas_s600k.fmnist_lt100{suffix}"
+        shutil.copyfile(ROOT / "runs" / "long_tail_package" / name, files / name)
+    shutil.copyfile(ROOT / "runs" / "long_tail_package" / "result.json", OUT / "package_result.json")  # the evaluation behind it
     print(f"packaged {best['id']} with {best['best_on_validation']}")
 
 

@@ -137,9 +137,11 @@ def curves() -> None:
 def package() -> None:
     files = ROOT / "mobilezoo" / "weights" / "files"
     subprocess.run([sys.executable, "-m", "mobilezoo", "evaluate", os.path.relpath(RUN / "last.pt", ROOT), "--protocol",
-                    "linear", "--release", "fbnetv2_f1.fmnist_moco", "--out", str(OUT / "package")], check=True, cwd=ROOT)
+                    "linear", "--release", "fbnetv2_f1.fmnist_moco", "--out", str(ROOT / "runs" / "moco_package")], check=True, cwd=ROOT)
     for suffix in (".safetensors", ".json"):
-        shutil.copyfile(OUT / "package" / f"fbnetv2_f1.fmnist_moco{suffix}", files / f"fbnetv2_f1.fmnist_moco{suffix}")
+        name = f"fbnetv2_f1.fmnist_moco{suffix}"
+        shutil.copyfile(ROOT / "runs" / "moco_package" / name, files / name)
+    shutil.copyfile(ROOT / "runs" / "moco_package" / "result.json", OUT / "package_result.json")  # the evaluation behind it
     annotate_record(files / "fbnetv2_f1.fmnist_moco.json")
 
 
