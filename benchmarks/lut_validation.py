@@ -4,9 +4,11 @@
 For each runtime (ONNX Runtime, ExecuTorch/XNNPACK, LiteRT; --threads threads):
 1. Build the table: measure every (layer, candidate block) of the search space in
    mobilezoo.bench.search_space once, in that runtime.
-2. Sample --networks random architectures from the space (seeded, the same for every runtime); measure each
+2. Calibrate: measure --calibration other whole networks (their own seed, none of them held out) and fit each
+   block's cost as scale * (entry - overhead) + shift (mobilezoo.nas.latency_table.Calibration).
+3. Sample --networks random architectures from the space (seeded, the same for every runtime); measure each
    whole network in that runtime and predict it from the table without running it.
-3. Report Spearman rank correlation, RMSPE and the share within +-10%, plus a scatter plot.
+4. Report Spearman rank correlation, RMSPE and the share within +-10%, plus a scatter plot.
 Goal per runtime on this CPU, 1 thread: Spearman >= 0.95 and >= 80% within +-10%.
 Every network runs with the latency weights rule (seeded synthetic weights, no all-zero layer).
 
@@ -18,6 +20,7 @@ summary lut_validation.md. A runtime whose results exist is skipped unless --for
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -26,7 +29,7 @@ import time
 
 from tqdm import tqdm
 
-from mobilezoo.bench.block_timing import TABLE_RUNTIMES, measure_in_runtime
+from mobilezoo.bench.block_timing import ROUNDS, TABLE_RUNTIMES, measure_in_runtime
 from mobilezoo.nas.latency_table import LatencyTable, fbnet_blocks, prediction_quality
 from mobilezoo.bench.runtimes import _version, host_cpu
 from mobilezoo.nas.validation_space import all_blocks_archs, sample
@@ -37,6 +40,7 @@ from mobilezoo.models.fbnet import build_fbnet
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
+CALIBRATION_SEED = 1000  # calibration networks: sample stream seed + 1000, weights seed 1000 + i
 NAMES = {"onnxruntime": "ONNX Runtime", "executorch": "ExecuTorch (XNNPACK)", "tflite": "LiteRT"}
 
 
@@ -54,28 +58,56 @@ def validate(runtime: str, args: argparse.Namespace) -> dict:
             table.entries = {**previous.entries, **table.entries}
     table.save(path)
     rng = random.Random(args.seed)
-    predicted, measured, rows = [], [], []
-    for index in tqdm(range(args.networks), desc=f"{runtime}: held-out networks"):
-        model = synthetic_weights(build_fbnet(sample(rng, args.size)), shape, seed=index)
+    held_out = [sample(rng, args.size) for _ in range(args.networks)]
+    calibration_rows = []
+    if args.calibration:
+        networks, times = [], []
+        for index, arch in enumerate(tqdm(calibration_archs(args, held_out), desc=f"{runtime}: calibration networks")):
+            model = synthetic_weights(build_fbnet(arch), shape, seed=CALIBRATION_SEED + index)
+            networks.append(fbnet_blocks(model, shape))
+            times.append(measure_in_runtime(model, (1, *shape), runtime, args.threads, warmup=10, iters=40))
+            calibration_rows.append({"network": index, "blocks": len(networks[-1]), "measured_ms": round(times[-1], 4),
+                                     "uncalibrated_ms": round(table.predict(networks[-1]), 4)})
+        table.calibrate(networks, times)
+        table.save(path)
+    predicted, uncalibrated, measured, rows = [], [], [], []
+    for index, arch in enumerate(tqdm(held_out, desc=f"{runtime}: held-out networks")):
+        model = synthetic_weights(build_fbnet(arch), shape, seed=index)
         blocks = fbnet_blocks(model, shape)
         p = table.predict(blocks)
+        raw = table.overhead_ms + table.block_sum(blocks)
         m = measure_in_runtime(model, (1, *shape), runtime, args.threads, warmup=10, iters=40)
         predicted.append(p)
+        uncalibrated.append(raw)
         measured.append(m)
         rows.append({"network": index, "blocks": len(blocks), "predicted_ms": round(p, 4), "measured_ms": round(m, 4),
-                     "error_pct": round(100 * (p - m) / m, 2)})
+                     "error_pct": round(100 * (p - m) / m, 2), "uncalibrated_ms": round(raw, 4)})
     package = RUNTIMES[runtime].runtime_package
     record = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "host_cpu": table.host_cpu,
               "runtime": runtime, "runtime_version": f"{package} {_version(package)}", "threads": args.threads,
               "input": [1, *shape], "table_entries": len(table.entries), "overhead_ms": table.overhead_ms,
-              "weights": "synthetic (mobilezoo.bench.weights): seed 0 for the table's networks, seed i for held-out network i",
-              "sample_seed": args.seed, "wall_seconds": round(time.perf_counter() - started, 1),
+              "weights": "synthetic (mobilezoo.bench.weights): seed 0 for the table's networks, seed i for held-out network i, "
+                         f"seed {CALIBRATION_SEED} + i for calibration network i",
+              "estimator": f"lowest median of {ROUNDS} rounds x 40 calls (after 10 warm-up calls)",
+              "sample_seed": args.seed, "calibration": dataclasses.asdict(table.calibration),
+              "calibration_networks": calibration_rows, "wall_seconds": round(time.perf_counter() - started, 1),
               "command": f"python benchmarks/lut_validation.py --runtime {runtime} --networks {args.networks} "
-                         f"--threads {args.threads} --size {args.size} --seed {args.seed}",
-              "quality": prediction_quality(predicted, measured), "networks": rows}
+                         f"--threads {args.threads} --size {args.size} --seed {args.seed} --calibration {args.calibration}",
+              "quality": prediction_quality(predicted, measured),
+              "quality_uncalibrated": prediction_quality(uncalibrated, measured), "networks": rows}
     write_json_atomic(os.path.join(RESULTS, f"lut_validation_{runtime}.json"), record)
     plot(record)
     return record
+
+
+def calibration_archs(args: argparse.Namespace, held_out: list[dict]) -> list[dict]:
+    """--calibration architectures from their own seeded stream, none equal to a held-out one."""
+    rng, archs = random.Random(args.seed + CALIBRATION_SEED), []
+    while len(archs) < args.calibration:
+        arch = sample(rng, args.size)
+        if arch not in held_out and arch not in archs:
+            archs.append(arch)
+    return archs
 
 
 def plot(record: dict) -> None:
@@ -108,21 +140,27 @@ def summarize() -> None:
              "Per runtime: a table of every (layer, candidate block) of the search space measured once, then whole "
              "networks sampled from the space (none used to build the table) measured and predicted. "
              "Goal: Spearman ≥ 0.95 and ≥ 80% within ±10%.", "",
-             "| runtime | version | threads | input | table entries | held-out networks | Spearman | RMSPE | within ±10% "
-             "| goal | date | wall |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| runtime | version | threads | input | table entries | calibration | held-out networks | Spearman | RMSPE "
+             "| within ±10% | uncalibrated: Spearman / within ±10% | goal | date | wall |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for runtime in TABLE_RUNTIMES:
         path = os.path.join(RESULTS, f"lut_validation_{runtime}.json")
         if not os.path.exists(path):
             lines.append(f"| {NAMES[runtime]} | not recorded yet: `python benchmarks/lut_validation.py --runtime {runtime}` "
-                         "|  |  |  |  |  |  |  |  |  |  |")
+                         "|  |  |  |  |  |  |  |  |  |  |  |  |")
             continue
         with open(path) as handle:
             r = json.load(handle)
         q = r["quality"]
         goal = q["spearman"] >= 0.95 and q["within_10pct"] >= 0.80
+        c, raw = r.get("calibration") or {}, r.get("quality_uncalibrated")
+        fitted = (f"block = {c['scale']:.3f} x (entry - overhead) {c['shift_ms']:+.4f} ms; fitted on {c['networks']} networks"
+                  if c.get("networks") else "none (exact sums)")
+        before = f"{raw['spearman']:.4f} / {raw['within_10pct']:.0%}" if raw else "-"
         lines.append(f"| {NAMES[runtime]} | {r['runtime_version']} | {r['threads']} | {'x'.join(map(str, r['input']))} "
-                     f"| {r['table_entries']} | {q['networks']} | {q['spearman']:.4f} | {q['rmspe_pct']:.2f}% "
-                     f"| {q['within_10pct']:.0%} | {'met' if goal else 'NOT met'} | {r['date'][:10]} | {r['wall_seconds']:.0f} s |")
+                     f"| {r['table_entries']} | {fitted} | {q['networks']} | {q['spearman']:.4f} | {q['rmspe_pct']:.2f}% "
+                     f"| {q['within_10pct']:.0%} | {before} | {'met' if goal else 'NOT met'} | {r['date'][:10]} "
+                     f"| {r['wall_seconds']:.0f} s |")
     lines += ["", "Machine: the host CPU named in each JSON record. Raw per-network figures: `lut_validation_<runtime>.json`; "
               "scatter plots: `lut_validation_<runtime>.png`; the tables: `lut_<runtime>_1t.json`."]
     notes = os.path.join(RESULTS, "lut_validation_notes.md")  # the hand-written account of the runs, kept across reruns
@@ -141,6 +179,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--calibration", type=int, default=8,
+                        help="whole networks (not held out) to fit the table's calibration on; 0: exact sums")
     parser.add_argument("--force", action="store_true", help="re-measure runtimes that already have results")
     args = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)

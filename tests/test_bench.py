@@ -81,6 +81,27 @@ def test_table_prediction_counts_the_overhead_once(tmp_path):
         LatencyTable.load(path)
 
 
+def test_calibration_recovers_a_known_per_block_model_and_survives_save_load(tmp_path):
+    rng = torch.Generator().manual_seed(0)
+    entries = {f"k{i}": 0.1 + float(torch.rand((), generator=rng)) for i in range(12)}
+    table = LatencyTable(overhead_ms=0.05, entries=entries)
+    networks, measured = [], []
+    for n in range(6):  # whole networks that follow ms = overhead + sum(1.08 * (entry - overhead) - 0.007)
+        keys = [f"k{int(i)}" for i in torch.randint(0, 12, (4 + n,), generator=rng)]
+        networks.append([_block(f"b{j}", key) for j, key in enumerate(keys)])
+        measured.append(0.05 + sum(1.08 * (entries[k] - 0.05) - 0.007 for k in keys))
+    uncalibrated = [table.predict(blocks) for blocks in networks]
+    calibration = table.calibrate(networks, measured)
+    assert (calibration.scale, calibration.shift_ms, calibration.networks) == pytest.approx((1.08, -0.007, 6))
+    assert [table.predict(blocks) for blocks in networks] == pytest.approx(measured)
+    assert uncalibrated != pytest.approx(measured)
+    assert table.block_ms("k3") == pytest.approx(1.08 * (entries["k3"] - 0.05) - 0.007)
+    table.save(tmp_path / "lut.json")
+    assert LatencyTable.load(tmp_path / "lut.json").calibration == calibration
+    with pytest.raises(mobilezoo.MobileZooError, match="at least 3 measured networks"):
+        table.calibrate(networks[:2], measured[:2])
+
+
 def test_block_keys_describe_configuration():
     f1 = fbnet_blocks(mobilezoo.create_model("fbnetv2_f1"), (3, 128, 128))
     f2 = fbnet_blocks(mobilezoo.create_model("fbnetv2_f2"), (3, 128, 128))

@@ -155,14 +155,15 @@ def test_malformed_spaces_and_budgets_are_one_line_errors(tmp_path):
 def test_latency_cost_of_a_derived_network_equals_the_tables_prediction(tmp_path):
     """Fill a table with made-up entries for every block of a tiny space: the one-hot latency cost must equal
     what `mobilezoo latency` predicts for the derived network."""
-    from mobilezoo.nas.latency_table import fbnet_blocks
+    from mobilezoo.nas.latency_table import Calibration, fbnet_blocks
 
     space = SearchSpace.from_dict({
         "name": "tiny", "resolutions": [16, 8], "stem": {"op": "conv_k3_hs", "channels": 8, "stride": 2},
         "stages": [{"channels": [8, 16], "expansions": [1, 2], "blocks": 2, "stride": 2, "ops": ["ir_k3", "skip"]}],
         "head": {"op": "ir_pool_hs", "channels": 32, "expansion": 2}})
     blocks = list(space_blocks(space))
-    table = LatencyTable(overhead_ms=0.05, entries={b.key: 0.05 + 0.001 * (n + 1) for n, b in enumerate(blocks)})
+    table = LatencyTable(overhead_ms=0.05, entries={b.key: 0.05 + 0.001 * (n + 1) for n, b in enumerate(blocks)},
+                         calibration=Calibration(scale=1.08, shift_ms=-0.0007, networks=8))  # the search sees it too
     tables = latency_tables(space, table)
     rng = random.Random(3)
     for trial in range(4):

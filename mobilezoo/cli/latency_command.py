@@ -63,8 +63,12 @@ def run_latency(args: argparse.Namespace) -> int:
     for column in ("block", "key", "ms"):
         rows.add_column(column, justify="right" if column == "ms" else "left")
     for block in blocks:
-        rows.add_row(block.name, block.key, f"{table.entries[block.key] - table.overhead_ms:.4f}")
+        rows.add_row(block.name, block.key, f"{table.block_ms(block.key):.4f}")
     rows.add_row("(session call)", "overhead, counted once", f"{table.overhead_ms:.4f}")
+    calibration = table.calibration
+    if calibration.networks:
+        rows.caption = (f"each block: {calibration.scale:.3f} x (entry - overhead) {calibration.shift_ms:+.4f} ms "
+                        f"(calibrated on {calibration.networks} whole networks)")
     Console(width=160).print(rows)
     print(f"predicted latency: {total:.3f} ms")
     return 0

@@ -6,10 +6,17 @@ kernel, activation, SE, and the builder options that change its layers. A table 
 runtime, so every entry includes one call's overhead; the table stores that overhead (measured on a
 near-empty graph) and a prediction counts it once: ``overhead + sum(entry - overhead)``. Used as the
 latency cost of architecture search.
+
+A block run as its own program also pays for what the near-empty graph does not show (its input and output
+crossing the program boundary, a cold start on each call), and a runtime may run a whole network's kernels
+faster or slower than one at a time. A table can carry a :class:`Calibration` fitted on whole networks:
+each block then costs ``scale * (entry - overhead) + shift``. The fit uses networks of its own, never the ones
+a table is validated on (benchmarks/lut_validation.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -98,6 +105,31 @@ class _Overhead(nn.Module):
         return self.conv(x)
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """Each block costs ``scale * (entry - overhead) + shift_ms``; the default (fitted on no network) is exact sums."""
+
+    scale: float = 1.0
+    shift_ms: float = 0.0
+    networks: int = 0  # whole networks the fit used (0: not calibrated)
+
+    @classmethod
+    def fit(cls, block_sums_ms: Iterable[float], block_counts: Iterable[int], excess_ms: Iterable[float]) -> "Calibration":
+        """Least squares in relative error: ``excess ~ scale * block_sum + shift * block_count``.
+
+        ``block_sums_ms``: each network's sum of (entry - overhead); ``excess_ms``: its measured time - overhead.
+        """
+        sums, counts, excess = (np.asarray(list(v), float) for v in (block_sums_ms, block_counts, excess_ms))
+        if len(excess) < 3:
+            raise MobileZooError(f"a calibration needs at least 3 measured networks, got {len(excess)}")
+        weight = 1.0 / excess  # every network's relative error counts alike, not the slow ones' milliseconds
+        (scale, shift), *_ = np.linalg.lstsq(np.stack([sums, counts], 1) * weight[:, None], excess * weight, rcond=None)
+        if not scale > 0:
+            raise MobileZooError(f"calibration fit gave scale {scale:.3g}: the networks' times do not grow with their "
+                                 "blocks' (measure them again on an idle machine)")
+        return cls(float(scale), float(shift), int(len(excess)))
+
+
 @dataclass
 class LatencyTable:
     runtime: str = "onnxruntime"
@@ -105,10 +137,15 @@ class LatencyTable:
     host_cpu: str = ""
     overhead_ms: float = 0.0
     entries: dict[str, float] = field(default_factory=dict)
+    calibration: Calibration = field(default_factory=Calibration)
 
-    def predict(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> float:
-        """Predicted latency (ms); a missing block is an error whose hint is a command that measures it."""
-        total = self.overhead_ms
+    def block_ms(self, key: str) -> float:
+        """One block's share of a network's latency (ms): its entry less the call overhead, calibrated."""
+        return self.calibration.scale * (self.entries[key] - self.overhead_ms) + self.calibration.shift_ms
+
+    def block_sum(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> float:
+        """Sum of (entry - overhead) over ``blocks``, uncalibrated; a missing block is an error naming a fix."""
+        total = 0.0
         for block in blocks:
             if block.key not in self.entries:
                 raise LatencyLookupError(
@@ -117,6 +154,20 @@ class LatencyTable:
                 )
             total += self.entries[block.key] - self.overhead_ms
         return total
+
+    def predict(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> float:
+        """Predicted latency (ms): the overhead once, plus every block's calibrated share."""
+        blocks = list(blocks)
+        raw = self.block_sum(blocks, model, path)
+        return self.overhead_ms + self.calibration.scale * raw + self.calibration.shift_ms * len(blocks)
+
+    def calibrate(self, networks: Iterable[list[Block]], measured_ms: Iterable[float]) -> Calibration:
+        """Fit (and keep) the calibration on whole networks' measured latencies; returns it."""
+        networks = [list(blocks) for blocks in networks]
+        measured = list(measured_ms)
+        self.calibration = Calibration.fit([self.block_sum(b) for b in networks], [len(b) for b in networks],
+                                           [m - self.overhead_ms for m in measured])
+        return self.calibration
 
     def __post_init__(self) -> None:
         check_table_runtime(self.runtime)
@@ -138,15 +189,19 @@ class LatencyTable:
 
     def save(self, path: str | os.PathLike) -> None:
         write_json_atomic(path, {"runtime": self.runtime, "threads": self.threads, "host_cpu": self.host_cpu,
-                                 "overhead_ms": self.overhead_ms, "entries": dict(sorted(self.entries.items()))})
+                                 "overhead_ms": self.overhead_ms, "calibration": dataclasses.asdict(self.calibration),
+                                 "entries": dict(sorted(self.entries.items()))})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "LatencyTable":
         try:
             with open(path) as handle:
                 data = json.load(handle)
+            calibration = data.get("calibration") or {}  # tables saved before calibrations existed: exact sums
             return cls(data["runtime"], int(data["threads"]), data.get("host_cpu", ""), float(data["overhead_ms"]),
-                       {k: float(v) for k, v in data["entries"].items()})
+                       {k: float(v) for k, v in data["entries"].items()},
+                       Calibration(float(calibration.get("scale", 1.0)), float(calibration.get("shift_ms", 0.0)),
+                                   int(calibration.get("networks", 0))))
         except FileNotFoundError:
             raise LatencyLookupError(f"latency table '{path}' does not exist; build one with --build-lut") from None
         except MobileZooError as exc:

@@ -49,7 +49,7 @@ def latency_tables(space: SearchSpace, table: LatencyTable, num_classes: int = 1
         if key not in table.entries:
             raise LatencyLookupError(f"latency table '{source}' has no entry for block {spec.name} ({key}); "
                                      f"measure the space's blocks with `mobilezoo search dmasking ... --build-lut`")
-        return table.entries[key] - overhead
+        return table.block_ms(key)
 
     def cell(slot, op, c_in, mid, out, res) -> float:
         side = sides[res][index[slot.name]]
