@@ -1,12 +1,14 @@
 """MoCo v2 on Fashion-MNIST: does a label-free pretrained FBNetV2-F1 beat random init and supervised training on few labels?
 
-    mobilezoo train --config configs/train/fbnetv2_f1_moco_fmnist.yaml --resume     # pretraining (resumable)
+    mobilezoo train --config configs/train/fbnetv2_f1_moco_fmnist.yaml --resume       # pretraining, 10 epochs
+    mobilezoo train --config configs/train/fbnetv2_f1_moco_fmnist_30ep.yaml --resume  # 20 more (30 in all)
     python benchmarks/moco_study.py                    # evaluations (resumable: one JSON line each), table, plot
-    python benchmarks/moco_study.py --package          # also package fbnetv2_f1.fmnist_moco (probe on 100 % labels)
+    python benchmarks/moco_study.py --package          # also package fbnetv2_f1.fmnist_moco from the longest run
 
 Evaluations, each on the full 10k test split, with 1 %, 10 % and 100 % of the 60k training labels (class-stratified,
 seed 0, the same images for every method):
-- ``moco linear`` / ``moco knn``: the MoCo query encoder's backbone, frozen (``mobilezoo evaluate`` protocols);
+- ``moco linear`` / ``moco knn``: the MoCo query encoder's backbone, frozen (``mobilezoo evaluate`` protocols), after
+  each finished pretraining run (10 and 30 epochs; rows carry ``pretrain_epochs``);
 - ``random linear`` / ``random knn``: the same architecture randomly initialised (seed 0), frozen;
 - ``supervised``: FBNetV2-F1 trained from scratch on the same labelled images with the zoo's Fashion-MNIST recipe
   (configs/train/fbnetv2_f1_fmnist.yaml), epochs raised on the small subsets so every run takes >= ~900 steps; at 100 %
@@ -27,7 +29,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "results" / "moco"
-RUN = ROOT / "runs" / "fbnetv2_f1_moco_fmnist"
+#: pretraining epochs -> run folder (the 30-epoch run continues the 10-epoch one; see its config)
+RUNS = {10: ROOT / "runs" / "fbnetv2_f1_moco_fmnist", 30: ROOT / "runs" / "fbnetv2_f1_moco_fmnist_30ep"}
 FRACTIONS = (0.01, 0.1, 1.0)
 SUPERVISED_EPOCHS = {0.01: 200, 0.1: 20}  # 600 images x 200 / 128 = 937 steps; 6000 x 20 / 128 = 937 steps
 
@@ -77,36 +80,59 @@ def _supervised(fraction: float) -> dict:
             "details": {"epochs": epochs, "steps": epochs * trainer.steps_per_epoch, "recipe": "fbnetv2_f1_fmnist.yaml"}}
 
 
+def finished_runs() -> dict[int, Path]:
+    """The pretraining runs whose last epoch is done (their metrics list every epoch of their config)."""
+    finished = {}
+    for epochs, run in RUNS.items():
+        metrics = run / "metrics.jsonl"
+        if metrics.exists() and (run / "last.pt").exists():
+            config_epochs = epochs - sum(e for e in RUNS if e < epochs)  # a continuation trains the difference
+            if sum(1 for line in open(metrics) if line.strip()) == config_epochs:
+                finished[epochs] = run
+    return finished
+
+
 def evaluate_all(only: tuple[str, ...] = ()) -> list[dict]:
     from mobilezoo.fileio import atomic_path
 
     path = OUT / "results.jsonl"
     rows = [json.loads(line) for line in open(path)] if path.exists() else []
-    done = {(r["method"], r["label_fraction"]) for r in rows}
-    jobs = [(f"{who} {protocol}", fraction, source, protocol)
-            for fraction in FRACTIONS for who, source in (("moco", str(RUN / "last.pt")), ("random", "fbnetv2_f1"))
-            for protocol in ("linear", "knn")]
-    jobs += [("supervised", fraction, None, None) for fraction in FRACTIONS]
-    for method, fraction, source, protocol in jobs:
-        if (method, fraction) in done or (only and method.split()[0] not in only):
+    for row in rows:  # rows recorded before the 30-epoch run came from the 10-epoch one
+        if row["method"].startswith("moco"):
+            row.setdefault("pretrain_epochs", 10)
+    done = {(r["method"], r["label_fraction"], r.get("pretrain_epochs")) for r in rows}
+    jobs = [(f"random {protocol}", fraction, "fbnetv2_f1", protocol, None)
+            for fraction in FRACTIONS for protocol in ("linear", "knn")]
+    jobs += [(f"moco {protocol}", fraction, str(run / "last.pt"), protocol, epochs)
+             for epochs, run in finished_runs().items() for fraction in FRACTIONS for protocol in ("linear", "knn")]
+    jobs += [("supervised", fraction, None, None, None) for fraction in FRACTIONS]
+    for method, fraction, source, protocol, epochs in jobs:
+        if (method, fraction, epochs) in done or (only and method.split()[0] not in only):
             continue
         started = time.perf_counter()
         result = _supervised(fraction) if source is None else _frozen(source, protocol, fraction)
-        rows.append({"method": method, "label_fraction": fraction, **result,
-                     "wall_seconds": round(time.perf_counter() - started, 1)})
+        rows.append({"method": method, "label_fraction": fraction, **({"pretrain_epochs": epochs} if epochs else {}),
+                     **result, "wall_seconds": round(time.perf_counter() - started, 1)})
         with atomic_path(path) as temporary:
             temporary.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        print(f"{method} @ {fraction:g}: {result['top1']:.2f}%", flush=True)
+        print(f"{label(rows[-1])} @ {fraction:g}: {result['top1']:.2f}%", flush=True)
     return rows
 
 
+def label(row: dict) -> str:
+    """``moco linear`` -> ``moco (30 ep) linear``; other methods as they are."""
+    who, _, protocol = row["method"].partition(" ")
+    return f"{who} ({row['pretrain_epochs']} ep) {protocol}" if "pretrain_epochs" in row else row["method"]
+
+
 def table(rows: list[dict]) -> str:
-    methods = ("moco linear", "moco knn", "random linear", "random knn", "supervised")
+    methods = sorted({label(r) for r in rows if r["method"].startswith("moco")}, key=lambda m: (m.split()[-1] != "linear", m))
+    methods += ["random linear", "random knn", "supervised"]
     lines = ["| method | 1 % labels (600) | 10 % (6,000) | 100 % (60,000) |", "|---|---|---|---|"]
     for method in methods:
         cells = []
         for fraction in FRACTIONS:
-            match = [r for r in rows if r["method"] == method and r["label_fraction"] == fraction]
+            match = [r for r in rows if label(r) == method and r["label_fraction"] == fraction]
             cells.append(f"{match[0]['top1']:.2f}" if match else "-")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -120,9 +146,14 @@ def curves() -> None:
 
     from mobilezoo.fileio import save_png
 
-    history = [json.loads(line) for line in open(OUT / "pretrain_metrics.jsonl")]
+    history = []
+    for epochs_before, name in enumerate_metrics():  # a continuation's epochs count on from the run it continues
+        history += [{**r, "epoch": r["epoch"] + epochs_before} for r in map(json.loads, open(OUT / name))]
     epochs = [r["epoch"] for r in history]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for axis in (left, right):
+        for start in [before for before, _ in enumerate_metrics()][1:]:
+            axis.axvline(start + 0.5, color="grey", lw=0.8, ls=":")  # a new cosine schedule starts here
     left.plot(epochs, [r["train_loss"] for r in history], marker="o")
     left.set_xlabel("epoch")
     left.set_ylabel("InfoNCE loss (K = 4096)")
@@ -134,28 +165,41 @@ def curves() -> None:
     save_png(figure, OUT / "curves.png")
 
 
+def metrics_name(epochs: int) -> str:
+    return "pretrain_metrics.jsonl" if epochs == min(RUNS) else f"pretrain_metrics_{epochs}ep.jsonl"
+
+
+def enumerate_metrics() -> list[tuple[int, str]]:
+    """(epochs before this run, its copied metrics file) for every pretraining run recorded here, in order."""
+    return [(max([e for e in RUNS if e < epochs], default=0), metrics_name(epochs)) for epochs in sorted(RUNS)
+            if (OUT / metrics_name(epochs)).exists()]
+
+
 def package() -> None:
     files = ROOT / "mobilezoo" / "weights" / "files"
-    subprocess.run([sys.executable, "-m", "mobilezoo", "evaluate", os.path.relpath(RUN / "last.pt", ROOT), "--protocol",
+    epochs, run = max(finished_runs().items())
+    subprocess.run([sys.executable, "-m", "mobilezoo", "evaluate", os.path.relpath(run / "last.pt", ROOT), "--protocol",
                     "linear", "--release", "fbnetv2_f1.fmnist_moco", "--out", str(ROOT / "runs" / "moco_package")], check=True, cwd=ROOT)
     for suffix in (".safetensors", ".json"):
         name = f"fbnetv2_f1.fmnist_moco{suffix}"
         shutil.copyfile(ROOT / "runs" / "moco_package" / name, files / name)
     shutil.copyfile(ROOT / "runs" / "moco_package" / "result.json", OUT / "package_result.json")  # the evaluation behind it
-    annotate_record(files / "fbnetv2_f1.fmnist_moco.json")
+    annotate_record(files / "fbnetv2_f1.fmnist_moco.json", epochs)
 
 
-def annotate_record(path: Path) -> None:
+def annotate_record(path: Path, epochs: int) -> None:
     """Add the study's figures (every method at every label fraction) to the packaged weights' record."""
     from mobilezoo.fileio import write_json_atomic
 
     record = json.loads(path.read_text())
     rows = [json.loads(line) for line in open(OUT / "results.jsonl")]
+    record["metrics"]["pretrain_epochs"] = epochs
     record["metrics"]["study"] = {
-        "test_top1_by_label_fraction": {r["method"]: {} for r in rows},
-        "where": "benchmarks/results/moco/ (10-epoch MoCo v2 pretraining; 10k test images)"}
+        "test_top1_by_label_fraction": {label(r): {} for r in rows},
+        "where": f"benchmarks/results/moco/ (MoCo v2 pretraining, 10 and 30 epochs; these weights: {epochs}; "
+                 "10k test images)"}
     for r in rows:
-        record["metrics"]["study"]["test_top1_by_label_fraction"][r["method"]][f"{r['label_fraction']:g}"] = round(r["top1"], 2)
+        record["metrics"]["study"]["test_top1_by_label_fraction"][label(r)][f"{r['label_fraction']:g}"] = round(r["top1"], 2)
     write_json_atomic(path, record)
 
 
@@ -167,8 +211,11 @@ def main() -> None:
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
     if args.annotate:
-        return annotate_record(ROOT / "mobilezoo" / "weights" / "files" / "fbnetv2_f1.fmnist_moco.json")
-    shutil.copy(RUN / "metrics.jsonl", OUT / "pretrain_metrics.jsonl")
+        return annotate_record(ROOT / "mobilezoo" / "weights" / "files" / "fbnetv2_f1.fmnist_moco.json",
+                               max(finished_runs()))
+    for epochs, run in RUNS.items():  # finished or still running: the curves show how far it got
+        if (run / "metrics.jsonl").exists():
+            shutil.copy(run / "metrics.jsonl", OUT / metrics_name(epochs))
     curves()
     rows = evaluate_all(tuple(filter(None, args.only.split(","))))
     (OUT / "summary.md").write_text(table(rows) + "\n")

@@ -50,6 +50,24 @@ def test_interrupted_and_resumed_run_ends_with_identical_weights(tmp_path):
 
 
 @needs_fmnist
+def test_initial_checkpoint_starts_from_its_weights_with_a_fresh_schedule(tmp_path):
+    earlier = Trainer(tiny_config(tmp_path / "a", epochs=1), show_progress=False)
+    earlier.fit()
+    start = tiny_config(tmp_path / "b", epochs=1, initial_checkpoint=str(tmp_path / "a" / "last.pt"))
+    continued = Trainer(start, show_progress=False)
+    fresh_lr = continued.optimizer.param_groups[0]["lr"]
+    continued.fit(stop_after=0)  # loads the weights, trains nothing
+    assert continued.epoch == 0 and continued.optimizer.param_groups[0]["lr"] == fresh_lr
+    for key, tensor in earlier.model.state_dict().items():
+        assert torch.equal(tensor, continued.model.state_dict()[key]), key
+        assert torch.equal(earlier.ema.module.state_dict()[key], continued.ema.module.state_dict()[key]), key
+    other = Trainer(tiny_config(tmp_path / "c", num_classes=7, initial_checkpoint=start.initial_checkpoint),
+                    show_progress=False)
+    with pytest.raises(MobileZooError, match="num_classes=10.*num_classes=7"):
+        other.fit()
+
+
+@needs_fmnist
 def test_ddp_two_cpu_processes_match_single_process(tmp_path):
     common = [f"model={TINY}", "input_size=32", "epochs=1", "limit_train=256", "limit_eval=32", "lr=0.05",
               "ema_decay=0", "label_smoothing=0", "threads=1", "seed=3", "freeze_bn=true"]

@@ -97,6 +97,9 @@ class TrainConfig:
     label_fraction: float = 1.0  # train on a seeded, class-stratified share of the labelled images (1 %, 10 % regimes)
     num_workers: int = 0
     out_dir: str = "runs/train"
+    # start from the weights of an earlier run's last.pt (same model, method and heads; timm's --initial-checkpoint):
+    # optimizer and schedule start fresh, e.g. to continue a finished cosine schedule with a new one
+    initial_checkpoint: str = ""
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # torch CPU threads (0: leave as is)
 

@@ -261,6 +261,24 @@ class Trainer:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
             raise CheckpointError(f"'{path}' does not fit this run ({reason}); use another out_dir") from None
 
+    def load_initial_weights(self, path: str | Path) -> None:
+        """The model (and EMA) weights of another run's checkpoint; optimizer, schedule and epoch stay fresh."""
+        state = read_training_checkpoint(path)
+        for key in STATE_SHAPING:
+            if key in ("optimizer", "ema_decay"):
+                continue  # the optimizer restarts; a missing EMA starts from the loaded weights
+            before, now = state["config"].get(key), getattr(self.config, key)
+            if before != now:
+                raise CheckpointError(f"initial_checkpoint '{path}' was trained with {key}={before!r}, this run has "
+                                      f"{key}={now!r}; set {key}: {before!r} or start from another checkpoint")
+        try:
+            self.model.load_state_dict(state["model"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise CheckpointError(f"initial_checkpoint '{path}' does not fit this model ({reason})") from None
+        if self.ema:
+            self.ema.module.load_state_dict(state["ema"] if state.get("ema") is not None else self.model.state_dict())
+
     def _refuse_silent_restart(self) -> None:
         """``--resume`` without ``last.pt`` is a fresh start only when no epoch was ever finished here."""
         metrics = self.out_dir / METRICS
@@ -371,6 +389,8 @@ class Trainer:
             self.load_checkpoint(checkpoint)
         elif resume:
             self._refuse_silent_restart()
+        if self.epoch == 0 and self.config.initial_checkpoint:  # a resumed run has these weights in last.pt already
+            self.load_initial_weights(self.config.initial_checkpoint)
         stop_at = self.config.epochs if stop_after is None else min(self.config.epochs, self.epoch + stop_after)
         if self.class_counts is not None:  # recorded with every run: what the classes' shares were
             from ..fileio import write_json_atomic
