@@ -120,13 +120,16 @@ def plot(record: dict) -> None:
     predicted = [r["predicted_ms"] for r in record["networks"]]
     quality = record["quality"]
     figure, axis = plt.subplots(figsize=(5, 5))
-    axis.scatter(measured, predicted, s=18)
+    if all("uncalibrated_ms" in r for r in record["networks"]) and record.get("calibration", {}).get("networks"):
+        axis.scatter(measured, [r["uncalibrated_ms"] for r in record["networks"]], s=18, facecolors="none",
+                     edgecolors="tab:grey", label="exact sums (uncalibrated)")
+    axis.scatter(measured, predicted, s=18, label="table prediction")
     low, high = min(measured + predicted) * 0.9, max(measured + predicted) * 1.1
     axis.plot([low, high], [low, high], "k--", lw=0.8, label="y = x")
     axis.fill_between([low, high], [low * 0.9, high * 0.9], [low * 1.1, high * 1.1], alpha=0.15, label="±10%")
     axis.set_xlabel("measured latency (ms)")
     axis.set_ylabel("predicted from table (ms)")
-    axis.set_title(f"{NAMES[record['runtime']]}: Spearman {quality['spearman']:.3f}, "
+    axis.set_title(f"{NAMES[record['runtime']]}\nSpearman {quality['spearman']:.3f}, "
                    f"{quality['within_10pct']:.0%} within ±10%")
     axis.legend()
     figure.tight_layout()
