@@ -13,7 +13,7 @@ import math
 import random
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -239,13 +239,9 @@ class Trainer:
         if not isinstance(state, dict) or not {"model", "optimizer", "epoch", "config"} <= set(state):
             raise CheckpointError(f"'{path}' is not a mobilezoo training checkpoint; delete it to start over")
         saved = state["config"] if isinstance(state["config"], dict) else {}
-        for key in STATE_SHAPING:
-            before, now = saved.get(key), getattr(self.config, key)
-            if key == "ema_decay":
-                before, now = bool(before), bool(now)  # only whether an EMA exists changes the checkpoint
-            if before != now:
-                raise CheckpointError(f"'{path}' was trained with {key}={before!r}, this run has {key}={now!r}; "
-                                      f"resume with {key}={before!r} or use another out_dir")
+        for key, before, now in self._differences(saved, STATE_SHAPING):
+            raise CheckpointError(f"'{path}' was trained with {key}={before!r}, this run has {key}={now!r}; "
+                                  f"resume with {key}={before!r} or use another out_dir")
         try:
             self.model.load_state_dict(state["model"])
             if self.ema and state.get("ema") is not None:
@@ -261,16 +257,22 @@ class Trainer:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
             raise CheckpointError(f"'{path}' does not fit this run ({reason}); use another out_dir") from None
 
+    def _differences(self, saved: dict[str, Any], keys: Iterable[str]) -> Iterator[tuple[str, Any, Any]]:
+        """(key, saved value, this run's value) for each of ``keys`` where a saved config differs from this run's."""
+        for key in keys:
+            before, now = saved.get(key), getattr(self.config, key)
+            if key == "ema_decay":
+                before, now = bool(before), bool(now)  # only whether an EMA exists changes the checkpoint
+            if before != now:
+                yield key, before, now
+
     def load_initial_weights(self, path: str | Path) -> None:
         """The model (and EMA) weights of another run's checkpoint; optimizer, schedule and epoch stay fresh."""
         state = read_training_checkpoint(path)
-        for key in STATE_SHAPING:
-            if key in ("optimizer", "ema_decay"):
-                continue  # the optimizer restarts; a missing EMA starts from the loaded weights
-            before, now = state["config"].get(key), getattr(self.config, key)
-            if before != now:
-                raise CheckpointError(f"initial_checkpoint '{path}' was trained with {key}={before!r}, this run has "
-                                      f"{key}={now!r}; set {key}: {before!r} or start from another checkpoint")
+        keys = [k for k in STATE_SHAPING if k not in ("optimizer", "ema_decay")]  # both may start fresh here
+        for key, before, now in self._differences(state["config"], keys):
+            raise CheckpointError(f"initial_checkpoint '{path}' was trained with {key}={before!r}, this run has "
+                                  f"{key}={now!r}; set {key}: {before!r} or start from another checkpoint")
         try:
             self.model.load_state_dict(state["model"])
         except (RuntimeError, ValueError, KeyError, TypeError) as exc:
