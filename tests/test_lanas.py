@@ -188,7 +188,7 @@ def test_lanas_on_a_search_space_under_a_latency_budget(tmp_path):
                  "--evaluations", "6", "--eval-images", "64", "--out", str(out)]) == 0
     rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     assert len(rows) == 6 and len({tuple(r["arch"]) for r in rows}) == 6
-    assert all(r["latency_ms"] <= budget for r in rows)
+    assert all(r["latency_ms"] <= budget + 5e-6 for r in rows)  # the history rounds to 5 decimals (up, at times)
     best = max(rows, key=lambda r: r["score"])
     model = mobilezoo.create_model(str(out / "best.yaml"), num_classes=10)
     assert model.pretrained_cfg.input_size[-1] == space.resolutions[best["arch"][0]]
