@@ -96,6 +96,16 @@ def test_calibration_recovers_a_known_per_block_model_and_survives_save_load(tmp
     assert [table.predict(blocks) for blocks in networks] == pytest.approx(measured)
     assert uncalibrated != pytest.approx(measured)
     assert table.block_ms("k3") == pytest.approx(1.08 * (entries["k3"] - 0.05) - 0.007)
+    # Below the smallest fitted network the fit says nothing: a network of one 1e-4 ms block would be predicted
+    # under the call overhead by the per-block shift; it fades to the exact sum instead, and halfway at half size.
+    smallest = min(sum(entries[b.key] - 0.05 for b in blocks) for blocks in networks)
+    assert calibration.min_block_sum_ms == pytest.approx(smallest)
+    table.entries.update(tiny=0.05 + 1e-4, half=0.05 + smallest / 2)
+    assert table.predict([_block("t", "tiny")]) == pytest.approx(0.05 + 1e-4, abs=1e-6)
+    half = smallest / 2
+    assert table.predict([_block("h", "half")]) == pytest.approx(0.05 + 0.5 * (1.08 * half - 0.007) + 0.5 * half)
+    assert sum(table.block_shares(networks[0])) == pytest.approx(measured[0] - 0.05)
+    del table.entries["tiny"], table.entries["half"]
     table.save(tmp_path / "lut.json")
     assert LatencyTable.load(tmp_path / "lut.json").calibration == calibration
     with pytest.raises(mobilezoo.MobileZooError, match="at least 3 measured networks"):

@@ -62,13 +62,16 @@ def run_latency(args: argparse.Namespace) -> int:
     rows = Table(title=f"{args.name} at {tuple(shape)}: predicted {total:.3f} ms ({table.runtime}, {table.threads} thread(s))")
     for column in ("block", "key", "ms"):
         rows.add_column(column, justify="right" if column == "ms" else "left")
-    for block in blocks:
-        rows.add_row(block.name, block.key, f"{table.block_ms(block.key):.4f}")
+    for block, share in zip(blocks, table.block_shares(blocks, model=args.name, path=args.lut)):
+        rows.add_row(block.name, block.key, f"{share:.4f}")
     rows.add_row("(session call)", "overhead, counted once", f"{table.overhead_ms:.4f}")
     calibration = table.calibration
     if calibration.networks:
         rows.caption = (f"each block: {calibration.scale:.3f} x (entry - overhead) {calibration.shift_ms:+.4f} ms "
                         f"(calibrated on {calibration.networks} whole networks)")
+        weight = calibration.weight(table.block_sum(blocks))
+        if weight < 1:
+            rows.caption += f"; this network is smaller than any of them: {weight:.0%} calibration, the rest exact sum"
     Console(width=160).print(rows)
     print(f"predicted latency: {total:.3f} ms")
     return 0

@@ -11,7 +11,9 @@ A block run as its own program also pays for what the near-empty graph does not 
 crossing the program boundary, a cold start on each call), and a runtime may run a whole network's kernels
 faster or slower than one at a time. A table can carry a :class:`Calibration` fitted on whole networks:
 each block then costs ``scale * (entry - overhead) + shift``. The fit uses networks of its own, never the ones
-a table is validated on (benchmarks/lut_validation.py).
+a table is validated on (benchmarks/lut_validation.py). Below the smallest network it was fitted on, a whole
+network's prediction fades from the calibrated one to the exact sum (:meth:`Calibration.weight`): a per-block
+shift fitted on ~1 ms networks can otherwise predict a 0.04 ms network below zero.
 """
 
 from __future__ import annotations
@@ -112,6 +114,14 @@ class Calibration:
     scale: float = 1.0
     shift_ms: float = 0.0
     networks: int = 0  # whole networks the fit used (0: not calibrated)
+    min_block_sum_ms: float = 0.0  # the smallest fit network's sum of (entry - overhead); 0: not recorded
+
+    def weight(self, block_sum_ms: float) -> float:
+        """How much of the calibration a network with this block sum gets: 1 inside the fit's range, falling
+        linearly to 0 (the exact sum) below the smallest network fitted, where the fit says nothing."""
+        if self.min_block_sum_ms <= 0 or block_sum_ms >= self.min_block_sum_ms:
+            return 1.0
+        return max(0.0, block_sum_ms / self.min_block_sum_ms)
 
     @classmethod
     def fit(cls, block_sums_ms: Iterable[float], block_counts: Iterable[int], excess_ms: Iterable[float]) -> "Calibration":
@@ -127,7 +137,7 @@ class Calibration:
         if not scale > 0:
             raise MobileZooError(f"calibration fit gave scale {scale:.3g}: the networks' times do not grow with their "
                                  "blocks' (measure them again on an idle machine)")
-        return cls(float(scale), float(shift), int(len(excess)))
+        return cls(float(scale), float(shift), int(len(excess)), float(sums.min()))
 
 
 @dataclass
@@ -140,7 +150,8 @@ class LatencyTable:
     calibration: Calibration = field(default_factory=Calibration)
 
     def block_ms(self, key: str) -> float:
-        """One block's share of a network's latency (ms): its entry less the call overhead, calibrated."""
+        """One block's share of a network's latency (ms): its entry less the call overhead, calibrated (inside the
+        calibration's range; search cost tables sum these, see :meth:`predict` for a network below the range)."""
         return self.calibration.scale * (self.entries[key] - self.overhead_ms) + self.calibration.shift_ms
 
     def block_sum(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> float:
@@ -155,11 +166,19 @@ class LatencyTable:
             total += self.entries[block.key] - self.overhead_ms
         return total
 
-    def predict(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> float:
-        """Predicted latency (ms): the overhead once, plus every block's calibrated share."""
+    def block_shares(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> list[float]:
+        """Each block's share (ms) of the network it belongs to: calibrated, faded towards its exact share when the
+        whole network is smaller than any the calibration was fitted on (:meth:`Calibration.weight`)."""
         blocks = list(blocks)
-        raw = self.block_sum(blocks, model, path)
-        return self.overhead_ms + self.calibration.scale * raw + self.calibration.shift_ms * len(blocks)
+        self.block_sum(blocks, model, path)  # a block the table lacks is an error naming the fix
+        raw = [self.entries[b.key] - self.overhead_ms for b in blocks]
+        weight = self.calibration.weight(sum(raw))
+        scale, shift = self.calibration.scale, self.calibration.shift_ms
+        return [weight * (scale * r + shift) + (1.0 - weight) * r for r in raw]
+
+    def predict(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> float:
+        """Predicted latency (ms): the overhead once, plus every block's share (:meth:`block_shares`)."""
+        return self.overhead_ms + sum(self.block_shares(blocks, model, path))
 
     def calibrate(self, networks: Iterable[list[Block]], measured_ms: Iterable[float]) -> Calibration:
         """Fit (and keep) the calibration on whole networks' measured latencies; returns it."""
@@ -201,7 +220,7 @@ class LatencyTable:
             return cls(data["runtime"], int(data["threads"]), data.get("host_cpu", ""), float(data["overhead_ms"]),
                        {k: float(v) for k, v in data["entries"].items()},
                        Calibration(float(calibration.get("scale", 1.0)), float(calibration.get("shift_ms", 0.0)),
-                                   int(calibration.get("networks", 0))))
+                                   int(calibration.get("networks", 0)), float(calibration.get("min_block_sum_ms", 0.0))))
         except FileNotFoundError:
             raise LatencyLookupError(f"latency table '{path}' does not exist; build one with --build-lut") from None
         except MobileZooError as exc:

@@ -2,7 +2,10 @@
 
 Every block a network of the space can contain is keyed exactly as :func:`.latency_table.fbnet_blocks` keys the
 blocks of a built network (the derived networks use ``width_divisor: 1``, no bias), so the prediction for a
-derived network equals ``mobilezoo latency derived.yaml --lut FILE``. The table must hold every combination;
+derived network equals ``mobilezoo latency derived.yaml --lut FILE`` (for a calibrated table, as long as the network
+is no smaller than the calibration's networks: the cost tables use each block's calibrated share, without the fade
+towards exact sums that ``LatencyTable.predict`` applies below that range; a table built at the search's own
+resolution by ``--build-lut`` into a new file carries no calibration). The table must hold every combination;
 :func:`space_blocks` lists them as modules for ``LatencyTable.add`` to measure.
 """
 
