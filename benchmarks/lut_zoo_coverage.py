@@ -17,6 +17,7 @@ Writes the extended table in place and results/lut_zoo_coverage.{json,md}.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -52,10 +53,9 @@ def main() -> None:
     for name in names:
         model = representative_model(name)  # the latency rule: trained weights, else synthetic without zero layers
         models[name] = (model, tuple(model.pretrained_cfg.input_size))
-    dropped = 0
+    space_keys, dropped = search_space_keys(args.space_size), 0
     if args.remeasure:
-        keep = search_space_keys(args.space_size)
-        stale = {b.key for model, shape in models.values() for b in fbnet_blocks(model, shape)} - keep
+        stale = {b.key for model, shape in models.values() for b in fbnet_blocks(model, shape)} - space_keys
         dropped = sum(table.entries.pop(key, None) is not None for key in stale)
     for name, (model, shape) in tqdm(models.items(), desc="measuring zoo blocks"):
         table.add(fbnet_blocks(model, shape))
@@ -77,8 +77,7 @@ def main() -> None:
               "runtime": table.runtime, "threads": args.threads, "entries_before": before,
               "entries_after": len(table.entries), "entries_remeasured": dropped,
               "estimator": f"lowest median of {ROUNDS} rounds x 40 calls (after 10 warm-up calls)",
-              "calibration": {"scale": table.calibration.scale, "shift_ms": table.calibration.shift_ms,
-                              "networks": table.calibration.networks},
+              "calibration": dataclasses.asdict(table.calibration),
               "quality_uncalibrated": quality_raw, "wall_seconds": round(time.perf_counter() - started, 1),
               "weights": "mobilezoo.bench.weights rule: synthetic, seed 0 (no zoo model has trained weights at its native size)",
               "command": f"python benchmarks/lut_zoo_coverage.py --runtime {args.runtime} --threads {args.threads}"
@@ -87,7 +86,7 @@ def main() -> None:
     write_json_atomic(stem + ".json", record)
     lines = ["# Latency table coverage of the zoo", "",
              f"{record['date']}; {record['host_cpu']}; {args.runtime}, {args.threads} thread(s); each model at its native size.",
-             f"Table entries: {before} -> {len(table.entries)} (the search space's {len(search_space_keys(args.space_size))} and every "
+             f"Table entries: {before} -> {len(table.entries)} (the search space's {len(space_keys)} and every "
              f"FBNet-family model's blocks; {dropped} zoo entries dropped and measured again).", "",
              f"Whole-model check ({len(rows)} models): Spearman {quality['spearman']:.4f}, RMSPE {quality['rmspe_pct']:.2f}%, "
              f"{quality['within_10pct']:.0%} within ±10% (calibration {table.calibration.scale:.3f} x entry "

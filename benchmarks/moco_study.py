@@ -110,13 +110,14 @@ def evaluate_all(only: tuple[str, ...] = ()) -> list[dict]:
         if row["method"].startswith("moco"):
             row.setdefault("pretrain_epochs", 10)
     done = {(r["method"], r["label_fraction"], r.get("pretrain_epochs"), r.get("seed", 0)) for r in rows}
+    finished = finished_runs()
     jobs = [(f"random {protocol}", fraction, "fbnetv2_f1", protocol, None, 0)
             for fraction in FRACTIONS for protocol in ("linear", "knn")]
     jobs += [(f"moco {protocol}", fraction, str(run / "last.pt"), protocol, epochs, 0)
-             for epochs, run in finished_runs().items() for fraction in FRACTIONS for protocol in ("linear", "knn")]
+             for epochs, run in finished.items() for fraction in FRACTIONS for protocol in ("linear", "knn")]
     jobs += [("supervised", fraction, None, None, None, 0) for fraction in FRACTIONS]
-    if finished_runs():  # the 1 % comparison again on other label draws, with the longest pretraining
-        epochs, run = max(finished_runs().items())
+    if finished:  # the 1 % comparison again on other label draws, with the longest pretraining
+        epochs, run = max(finished.items())
         for seed in SEED_REPEATS:
             jobs += [(f"moco {protocol}", 0.01, str(run / "last.pt"), protocol, epochs, seed) for protocol in ("linear", "knn")]
             jobs += [("random linear", 0.01, "fbnetv2_f1", "linear", None, seed), ("supervised", 0.01, None, None, None, seed)]

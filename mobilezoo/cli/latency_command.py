@@ -58,11 +58,12 @@ def run_latency(args: argparse.Namespace) -> int:
     if table.runtime != args.runtime:
         raise InvalidInputError(f"latency table '{args.lut}' was measured in {table.runtime}, not {args.runtime}; "
                                 f"give a {args.runtime} table or --runtime {table.runtime}")
-    total = table.predict(blocks, model=args.name, path=args.lut)
+    shares = table.block_shares(blocks, model=args.name, path=args.lut)
+    total = table.overhead_ms + sum(shares)  # what LatencyTable.predict returns
     rows = Table(title=f"{args.name} at {tuple(shape)}: predicted {total:.3f} ms ({table.runtime}, {table.threads} thread(s))")
     for column in ("block", "key", "ms"):
         rows.add_column(column, justify="right" if column == "ms" else "left")
-    for block, share in zip(blocks, table.block_shares(blocks, model=args.name, path=args.lut)):
+    for block, share in zip(blocks, shares):
         rows.add_row(block.name, block.key, f"{share:.4f}")
     rows.add_row("(session call)", "overhead, counted once", f"{table.overhead_ms:.4f}")
     calibration = table.calibration

@@ -123,6 +123,10 @@ class Calibration:
             return 1.0
         return max(0.0, block_sum_ms / self.min_block_sum_ms)
 
+    def apply(self, share_ms: float) -> float:
+        """A block's calibrated share from its exact one (entry - overhead)."""
+        return self.scale * share_ms + self.shift_ms
+
     @classmethod
     def fit(cls, block_sums_ms: Iterable[float], block_counts: Iterable[int], excess_ms: Iterable[float]) -> "Calibration":
         """Least squares in relative error: ``excess ~ scale * block_sum + shift * block_count``.
@@ -152,29 +156,30 @@ class LatencyTable:
     def block_ms(self, key: str) -> float:
         """One block's share of a network's latency (ms): its entry less the call overhead, calibrated (inside the
         calibration's range; search cost tables sum these, see :meth:`predict` for a network below the range)."""
-        return self.calibration.scale * (self.entries[key] - self.overhead_ms) + self.calibration.shift_ms
+        return self.calibration.apply(self.entries[key] - self.overhead_ms)
 
-    def block_sum(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> float:
-        """Sum of (entry - overhead) over ``blocks``, uncalibrated; a missing block is an error naming a fix."""
-        total = 0.0
+    def exact_shares(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> list[float]:
+        """Each block's entry less the call overhead (ms), uncalibrated; a missing block is an error naming a fix."""
+        shares = []
         for block in blocks:
             if block.key not in self.entries:
                 raise LatencyLookupError(
                     f"latency table has no entry for block '{block.name}' ({block.key}); "
                     f"measure it with `mobilezoo latency {model} --lut {path} --build-lut`"
                 )
-            total += self.entries[block.key] - self.overhead_ms
-        return total
+            shares.append(self.entries[block.key] - self.overhead_ms)
+        return shares
+
+    def block_sum(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> float:
+        """Sum of (entry - overhead) over ``blocks``, uncalibrated."""
+        return sum(self.exact_shares(blocks, model, path))
 
     def block_shares(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> list[float]:
         """Each block's share (ms) of the network it belongs to: calibrated, faded towards its exact share when the
         whole network is smaller than any the calibration was fitted on (:meth:`Calibration.weight`)."""
-        blocks = list(blocks)
-        self.block_sum(blocks, model, path)  # a block the table lacks is an error naming the fix
-        raw = [self.entries[b.key] - self.overhead_ms for b in blocks]
-        weight = self.calibration.weight(sum(raw))
-        scale, shift = self.calibration.scale, self.calibration.shift_ms
-        return [weight * (scale * r + shift) + (1.0 - weight) * r for r in raw]
+        exact = self.exact_shares(blocks, model, path)
+        weight = self.calibration.weight(sum(exact))
+        return [weight * self.calibration.apply(r) + (1.0 - weight) * r for r in exact]
 
     def predict(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> float:
         """Predicted latency (ms): the overhead once, plus every block's share (:meth:`block_shares`)."""
