@@ -11,6 +11,7 @@ Load models by name, profile their parameters and multiply-adds, and export them
 from __future__ import annotations
 
 from . import models as _models  # noqa: F401  (registers every family)
+from . import torchhub  # noqa: F401  (torch.hub.load(mobilezoo.torchhub.DIR, NAME, source="local"))
 from .errors import MobileZooError
 from .export import export
 from .factory import create_model

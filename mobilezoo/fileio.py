@@ -222,8 +222,10 @@ def read_yaml_file(path: str | os.PathLike, kind: str, error: type[Exception] | 
     not valid YAML (``error`` picks the exception class, default :class:`InvalidInputError`)."""
     import yaml
 
+    from .shipped_configs import resolve_config_path
+
     error = error or InvalidInputError
-    path = Path(path)
+    path = resolve_config_path(path)  # configs/... falls back to the copy shipped in the package
     check_regular_file(path, kind)
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))

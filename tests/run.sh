@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command (CI runs this through .ci/run): install what the suite needs, then run it.
+# The test command (CI runs this through .ci/run): install what the suite needs, then run all of it, the slow
+# end-to-end tests included (a plain `pytest` leaves those out: see pytest.ini).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
@@ -8,4 +9,4 @@ if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq dataset-fashion-mnist
 fi
 python -m pip install -q -e ".[test]"
-python -m pytest -q tests "$@"
+python -m pytest -q tests -m "slow or not slow" "$@"

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO_ROOT
 
 DEMO = os.path.join(REPO_ROOT, "android_demo")
@@ -21,6 +23,7 @@ def test_sources_type_check_and_files_parse():
     assert "javac type check" in proc.stdout
 
 
+@pytest.mark.slow  # end-to-end, ~30-80 s: in CI (tests/run.sh), not in a plain pytest
 def test_exported_assets_are_what_the_app_opens(tmp_path):
     proc = run(os.path.join(DEMO, "export_assets.py"), "--model", "fbnetv2_f1", "--input-size", "64", "--assets-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]

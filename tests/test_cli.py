@@ -145,3 +145,115 @@ def test_progress_lines_reach_logs_and_normal_output_has_no_warnings(tmp_path):
     proc = subprocess.run([sys.executable, "-W", "default", "-c", "import mobilezoo; mobilezoo.profile('fbnetv2_f1')"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "Warning" not in proc.stderr, proc.stderr[-1000:]
+
+
+# --- a newcomer's friction (issue 27) ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv,wrong,right,verb", [
+    (["bench", "fbnetv2_f1", "--iterations", "5"], "--iterations", "--iters", "mobilezoo bench"),
+    (["search", "lanas", "--space", "nasbench201", "--evaluatons", "5"], "--evaluatons", "--evaluations",
+     "mobilezoo search lanas"),
+    (["sweep", "analyze", "x", "--out", "y", "--ranges", "1", "2"], "--ranges", "--range", "mobilezoo sweep analyze"),
+])
+def test_an_unknown_option_under_a_verb_suggests_the_spelling_and_that_verbs_help(argv, wrong, right, verb):
+    proc = subprocess.run([sys.executable, "-m", "mobilezoo", *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"unrecognized option '{wrong}'; did you mean '{right}'?" in proc.stderr
+    assert proc.stderr.startswith(f"{verb}: error:") and f"(see '{verb} --help')" in proc.stderr
+
+
+def test_list_pretrained_names_the_architecture_on_every_row(capsys):
+    code, out, _ = run(capsys, "list", "fbnetv2_f1*", "--pretrained")
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in out.splitlines() if line.count("│") > 5]
+    assert code == 0 and [r[0] for r in rows] == ["fbnetv2_f1.fmnist", "fbnetv2_f1.fmnist_moco", "fbnetv2_f1.mv_in1k"]
+    assert all(r[1] == "fbnet" for r in rows)
+
+
+def test_training_options_are_in_train_help():
+    from mobilezoo.train.config import TrainConfig
+
+    proc = subprocess.run([sys.executable, "-m", "mobilezoo", "train", "--help"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0
+    for key, default, _ in TrainConfig.options_help():
+        assert f"  {key} [{default}]" in proc.stdout, key
+
+
+def test_profile_takes_the_class_count_and_a_searched_definition_carries_its_own(capsys, tmp_path):
+    from mobilezoo.nas.derive import derive_definition, write_definition
+    from mobilezoo.nas.space import SearchSpace
+
+    from .conftest import REPO_ROOT
+
+    space = SearchSpace.from_file(f"{REPO_ROOT}/configs/search/fmnist_small.yaml")
+    choice = {var: 0 for var in space.variables()}
+    path = write_definition(derive_definition(space, choice, "tiny", num_classes=10), tmp_path / "derived.yaml")
+    assert "num_classes: 10" in path.read_text()
+    macs = {}
+    for classes in (None, 10, 1000):
+        extra = ["--num-classes", str(classes)] if classes else []
+        code, out, _ = run(capsys, "profile", str(path), "--json", *extra)
+        assert code == 0
+        macs[classes] = json.loads(out)["macs_without_bn"]
+    assert macs[None] == macs[10]  # the file's own class count, not a 1000-class head
+    assert macs[1000] - macs[10] == space.head_channels * 990  # only the classifier grows
+    code, _, err = run(capsys, "profile", str(path), "--num-classes", "0")
+    assert code == 2 and "--num-classes must be between 1 and 100000" in err
+
+
+def test_export_and_bench_keep_the_runtimes_informational_lines_off_stderr(tmp_path):
+    pytest.importorskip("executorch")
+    pytest.importorskip("ai_edge_litert")
+    from .conftest import REPO_ROOT
+
+    tiny = f"{REPO_ROOT}/configs/models/fbnet_tiny_example.yaml"
+    proc = subprocess.run([sys.executable, "-m", "mobilezoo", "bench", tiny, "--runtime", "executorch,tflite",
+                           "--input-size", "32", "--iters", "3", "--warmup", "1", "--threads", "1"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "executorch" in proc.stdout and "tflite" in proc.stdout
+    # no cpuinfo midr probing, absl I0000, "Created TensorFlow Lite XNNPACK delegate", threadpool or _pytree lines
+    assert proc.stderr == "", proc.stderr[-2000:]
+
+
+def test_native_stderr_filter_drops_only_the_known_informational_lines(capfd):
+    import os
+
+    from mobilezoo.quiet import native_stderr_filtered
+
+    noise = ("[cpuinfo_utils.cpp:87] Failed to open midr file /sys/devices/soc0/image_version\n"
+             "I0000 00:00:1796335150.284295    4606 port.cc:153] oneDNN custom operations are on.\n"
+             "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+    kept = "E1203 12:00:00.000000 1 kernel.cc:9] a real error\nWarning: something the user must see\n"
+    with native_stderr_filtered():
+        os.write(2, (noise + kept).encode())  # as native code writes: straight to descriptor 2
+    assert capfd.readouterr().err == kept
+
+
+def test_progress_in_a_log_is_started_and_done_lines_without_carriage_returns(capsys):
+    from mobilezoo.progress import LogProgress
+
+    bar = LogProgress(range(3), desc="epoch 1/2", unit="step", interval=0.0)
+    assert list(bar) == [0, 1, 2]
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "epoch 1/2: started (3 step)" and lines[-1].startswith("epoch 1/2: done in ")
+    assert lines[-1].endswith("(3/3 step (100%))") and "\r" not in out
+    assert [line.split(" after")[0] for line in lines[1:-1]] == ["epoch 1/2: 1/3 step (33%)", "epoch 1/2: 2/3 step (67%)",
+                                                                 "epoch 1/2: 3/3 step (100%)"]
+    LogProgress(range(2), desc="quiet", disable=True).close()
+    assert capsys.readouterr().out == ""
+
+
+def test_a_configs_path_falls_back_to_the_shipped_copy_and_a_users_own_file_wins(tmp_path, monkeypatch):
+    from mobilezoo.train.config import TrainConfig
+
+    monkeypatch.chdir(tmp_path)
+    assert TrainConfig.from_file("configs/train/fbnetv2_f1_fmnist.yaml").model == "fbnetv2_f1"
+    mine = tmp_path / "configs" / "train" / "fbnetv2_f1_fmnist.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("model: mnv3\n")
+    assert TrainConfig.from_file("configs/train/fbnetv2_f1_fmnist.yaml").model == "mnv3"
+    with pytest.raises(Exception, match="does not exist"):
+        TrainConfig.from_file("configs/train/no_such_recipe.yaml")

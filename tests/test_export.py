@@ -12,6 +12,7 @@ import torch
 import mobilezoo
 from mobilezoo.errors import InvalidInputError, MissingDependencyError, MobileZooError
 from mobilezoo.export import FORMATS, UNSUPPORTED, UnsupportedExportError, export, matrix_markdown
+from mobilezoo.export.verify import FP32_RTOL, FP64_SLACK, fp32_bar
 from mobilezoo.models.calibration import recalibrate_bn
 
 from .conftest import REPO_ROOT
@@ -66,8 +67,9 @@ def test_export_matrix(family, fmt, out_dir):
     if FORMATS[fmt].dynamic_batch:
         assert names[:2] == ["random batch 1", "random batch 3"]  # exported with batch 2, run at 1 and 3
     assert any(n.startswith("real") for n in names)  # a real image or clip went through the runtime
-    for check in entry["checks"]:
-        assert check["max_rel"] < 1e-4 and check["passed"] is True
+    for check in entry["checks"]:  # the export's own bar: 1e-4, or 4x eager's fp32-vs-fp64 error where that is larger
+        assert check["passed"] is True and check["max_rel"] < check["tolerance"]
+        assert check["tolerance"] == FP32_RTOL or check["tolerance"] == FP64_SLACK * check["eager_fp32_vs_fp64"]
     if fmt == "executorch":
         assert 0.5 < entry["export_info"]["delegated_share"] <= 1.0
 
@@ -105,15 +107,16 @@ def test_artifacts_rerun_by_hand_agree_with_eager(out_dir):
     with torch.no_grad():
         reference = model(x)
     scale = reference.abs().max()
+    bar, _ = fp32_bar(model, x, reference)  # the export's rule, not a second hard-coded bar
     session = ort.InferenceSession(str(out_dir / "fbnetv2_f1.onnx"), providers=["CPUExecutionProvider"])
     onnx_out = torch.from_numpy(session.run(None, {"input": x.numpy()})[0])
-    assert ((onnx_out - reference).abs().max() / scale) < 1e-4
+    assert ((onnx_out - reference).abs().max() / scale) < bar
     interpreter = Interpreter(model_path=str(out_dir / "fbnetv2_f1.tflite"))
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x.numpy())
     interpreter.invoke()
     tflite_out = torch.from_numpy(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
-    assert ((tflite_out - reference).abs().max() / scale) < 1e-4
+    assert ((tflite_out - reference).abs().max() / scale) < bar
     loaded = torch.jit.load(str(out_dir / "fbnetv2_f1.pt"))
     assert torch.allclose(loaded(x), reference, atol=1e-5)
 
@@ -196,6 +199,7 @@ def test_readme_matrix_is_generated_from_the_support_table():
     assert matrix_markdown() in readme
 
 
+@pytest.mark.slow  # end-to-end, ~30-80 s: in CI (tests/run.sh), not in a plain pytest
 def test_bundle_pipeline(tmp_path):
     import subprocess
     import sys
@@ -240,4 +244,4 @@ def test_onnx_export_of_a_width_divisor_one_network_is_padded_and_verified(tmp_p
     model = recalibrate_bn(mobilezoo.create_model("dmasking_f1").eval(), (2, 3, 64, 64))
     entry = export(model, "onnx", tmp_path, input_size=64, seed=0).entry
     assert "zero-padded to multiples of 8" in entry["export_info"]["channel_padding"]
-    assert entry["status"] == "verified" and max(c["max_rel"] for c in entry["checks"]) < 1e-4
+    assert entry["status"] == "verified" and all(c["passed"] and c["max_rel"] < c["tolerance"] for c in entry["checks"])

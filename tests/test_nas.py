@@ -174,6 +174,7 @@ def test_latency_cost_of_a_derived_network_equals_the_tables_prediction(tmp_path
         assert tables.exact(choice) == pytest.approx(table.predict(fbnet_blocks(model, (3, size, size))), abs=1e-12)
 
 
+@pytest.mark.slow  # end-to-end, ~30-80 s: in CI (tests/run.sh), not in a plain pytest
 @needs_fmnist
 def test_a_short_search_runs_end_to_end_and_resumes_exactly(tmp_path):
     from mobilezoo.export import export

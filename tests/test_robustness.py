@@ -132,6 +132,7 @@ def _run(argv: list[str], env: dict, home: Path) -> subprocess.CompletedProcess:
     return subprocess.run(COMMAND + argv, capture_output=True, text=True, timeout=120, env=environment)
 
 
+@pytest.mark.slow  # end-to-end, ~30-80 s: in CI (tests/run.sh), not in a plain pytest
 def test_every_bad_input_is_one_line_and_exit_2(bad_files, tmp_path):
     cases = _bad_inputs(bad_files)
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:

@@ -222,6 +222,7 @@ trials:
 """
 
 
+@pytest.mark.slow  # end-to-end, ~30-80 s: in CI (tests/run.sh), not in a plain pytest
 @needs_fmnist
 def test_sweep_on_local_ray_resumes_after_a_kill_and_records_failures(tmp_path):
     pytest.importorskip("ray")

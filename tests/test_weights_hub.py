@@ -144,6 +144,7 @@ def test_packaged_weights_load_offline_and_match_their_record(monkeypatch):
         assert info["metrics"]["top1"] > floor and info["sha256"] == sha256_of(hub.PACKAGED_DIR / info["file"])
 
 
+@pytest.mark.slow  # end-to-end, ~30-80 s: in CI (tests/run.sh), not in a plain pytest
 @pytest.mark.skipif(not mobilezoo.list_pretrained("*fmnist*"), reason="no packaged Fashion-MNIST weights yet")
 def test_packaged_accuracy_is_what_the_weights_score_on_the_test_set():
     from mobilezoo.data.fashion_mnist import fashion_mnist

@@ -57,15 +57,15 @@ def run_list(args: argparse.Namespace) -> int:
     )
     for column in ("name", "family", "input", "params", "GMACs", "weights: data set", "top-1"):
         table.add_column(column, justify="right" if column in ("params", "GMACs", "top-1") else "left")
-    rows = []
+    rows: list[tuple[str, bool]] = []  # (name, shown under its architecture row)
     for name in names:  # each architecture, then one row per weight tag
         entry = get_model_entry(name)
         if split_name(name)[1] is None:
-            rows.append(entry.name)
-            rows.extend(f"{entry.name}.{tag}" for tag in entry.weights)
-        else:
-            rows.append(name)
-    for name in rows:
+            rows.append((entry.name, False))
+            rows.extend((f"{entry.name}.{tag}", True) for tag in entry.weights)
+        else:  # --pretrained lists weight entries alone: each row names its architecture
+            rows.append((name, False))
+    for name, nested in rows:
         entry = get_model_entry(name)
         tag = split_name(name)[1]
         cfg = get_pretrained_cfg(name)
@@ -82,7 +82,8 @@ def run_list(args: argparse.Namespace) -> int:
         else:
             weight = entry.weights[tag]
             top1 = weight.metrics.get("top1")
-            table.add_row(f"  .{tag}", "", size, "", "", weight.dataset, f"{top1:.2f}" if top1 else "-")
+            table.add_row(f"  .{tag}" if nested else name, "" if nested else entry.family, size, "", "", weight.dataset,
+                          f"{top1:.2f}" if top1 else "-")
     _console().print(table)
     return 0
 
@@ -141,6 +142,8 @@ def add_profile(verbs: Any) -> None:
     p.add_argument("name", help="model name, alias or definition file")
     p.add_argument("--input-size", help="224, 160x128, or a full shape 3,224,224 (video 3,16,224,224)")
     p.add_argument("--depth", type=int, help="table rows N module levels deep (default: one per block)")
+    p.add_argument("--num-classes", type=int, metavar="N",
+                   help="classifier size (default: the model's own; a searched definition file carries it)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--thop", action="store_true",
                    help="also the count thop logs (BN at 2 per element, pooling at 1; what UnNAS / DARTS code printed)")
@@ -153,7 +156,11 @@ def run_profile(args: argparse.Namespace) -> int:
 
     if args.depth is not None:
         check_count(args.depth, "--depth", 1, 64)
-    result = profile(args.name, input_size=args.input_size, depth=args.depth)
+    build = {}
+    if args.num_classes is not None:
+        check_count(args.num_classes, "--num-classes", 1, 100_000)
+        build["num_classes"] = args.num_classes
+    result = profile(args.name, input_size=args.input_size, depth=args.depth, **build)
     if args.json:
         print(result.to_json())
         return 0
@@ -185,7 +192,7 @@ def run_profile(args: argparse.Namespace) -> int:
         from ..factory import create_model
         from ..profile.thop_style import thop_style_macs
 
-        thop = thop_style_macs(create_model(args.name), result.input_shape[1:])
+        thop = thop_style_macs(create_model(args.name, **build), result.input_shape[1:])
         console.print(f"thop-style MACs:     {human(thop)} ({thop:,}; conv + fc + BN at 2/element + pooling, eval mode)")
     for note in result.notes:
         console.print(f"note: {note}", style="dim")

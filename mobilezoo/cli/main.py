@@ -6,6 +6,7 @@ Errors a user can cause print one line to stderr and exit with code 2 (no traceb
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import warnings
 from typing import Sequence
@@ -50,11 +51,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def verb_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The (sub-)parser of the deepest verb named in ``argv``: ``search lanas`` -> the ``lanas`` parser."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for position, token in enumerate(argv):
+                if token in action.choices:
+                    return verb_parser(action.choices[token], argv[position + 1:])
+    return parser
+
+
+def unrecognized(extras: Sequence[str], parser: argparse.ArgumentParser) -> str:
+    """One line for arguments no option of ``parser`` takes, with the nearest spelling of the first option."""
+    options = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+    flags = [e.split("=", 1)[0] for e in extras if e.startswith("-")]
+    if not flags:
+        return f"unrecognized arguments: {' '.join(extras)}"
+    close = difflib.get_close_matches(flags[0], options, n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unrecognized option '{flags[0]}'{hint}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mobilezoo`` console script; returns the exit code."""
     warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit deprecation noise from fvcore
+    from ..quiet import quiet_third_party_logs
+
+    quiet_third_party_logs()
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # said by the verb's own parser, so the hint points at 'mobilezoo VERB --help'
+        verb = verb_parser(parser, argv)
+        verb.error(unrecognized(extras, verb))
     if not getattr(args, "run", None):
         parser.print_help()
         return 0

@@ -6,6 +6,21 @@ import argparse
 from typing import Any
 
 
+def options_epilog() -> str:
+    """Every training option with its default and meaning, from the one typed place that defines them."""
+    import textwrap
+
+    from ..train.config import TrainConfig
+
+    lines = ["training options (YAML keys, or key=value after the flags; default in brackets):"]
+    for key, default, text in TrainConfig.options_help():
+        head = f"  {key} [{default}]"
+        body = textwrap.wrap(text, 118 - 30) or [""]
+        lines.append(f"{head:<30}{body[0]}" if len(head) < 30 else f"{head}\n{'':<30}{body[0]}")
+        lines.extend(f"{'':<30}{more}" for more in body[1:])
+    return "\n".join(lines)
+
+
 def add_train(verbs: Any) -> None:
     p = verbs.add_parser(
         "train",
@@ -13,10 +28,11 @@ def add_train(verbs: Any) -> None:
         description="Train a zoo model. Options come from --config and key=value overrides, e.g.\n"
         "  mobilezoo train --config configs/train/fbnetv2_f1_fmnist.yaml epochs=2 lr=0.05\n"
         "Many GPUs/CPUs: torchrun --nproc_per_node N -m mobilezoo train --config ...",
+        epilog=options_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--config", required=True, help="YAML recipe (configs/train/); key=value overrides follow")
-    p.add_argument("overrides", nargs="*", help="key=value options that override the recipe")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="options that override the recipe (listed below)")
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
     p.add_argument("--release", metavar="NAME", help="also write NAME.safetensors (fp16) + NAME.json at the end")
     p.set_defaults(run=run_train)

@@ -16,7 +16,7 @@ def extract_features(backbone: nn.Module, dataset: torch.utils.data.Dataset, bat
     backbone.eval()
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     features, labels = [], []
-    for images, targets in progress_bar(loader, desc="features", disable=not show_progress):
+    for images, targets in progress_bar(loader, desc="features", unit="batch", disable=not show_progress):
         pooled = backbone.forward_head(backbone.forward_features(images.to(device)), pre_logits=True)
         features.append(pooled.float().cpu())
         labels.append(targets)

@@ -7,24 +7,17 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import InvalidInputError
+from ..shipped_configs import configs_root, resolve_config_path
 from .formats import get_format
 
 PROFILE_KEYS = {"name", "formats", "int8", "batch", "input_size"}
-
-
-def configs_root() -> Path:
-    """The shipped ``configs/`` folder: inside the installed package (setup.py puts it there), else the
-    repository's own (an editable install or a checkout)."""
-    package = Path(__file__).resolve().parents[1]
-    installed = package / "configs"
-    return installed if installed.is_dir() else package.parent / "configs"
 
 
 def load_profile(path_or_name: str | os.PathLike, configs_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Read an export profile by path, or by name from ``configs/export/``."""
     import yaml
 
-    path = Path(path_or_name)
+    path = resolve_config_path(path_or_name)
     if not path.suffix:
         base = Path(configs_dir) if configs_dir else configs_root() / "export"
         path = base / f"{path_or_name}.yaml"

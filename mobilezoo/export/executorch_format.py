@@ -17,13 +17,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..quiet import native_stderr_filtered, quiet_third_party_logs
 from .format_base import ExportContext, ExportFormat, Runner
 
 
 @contextlib.contextmanager
 def _quiet():
     logging.getLogger("torch").setLevel(logging.ERROR)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    quiet_third_party_logs()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), native_stderr_filtered():
         warnings.simplefilter("ignore")
         yield
 
@@ -71,9 +73,9 @@ def _export(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportCont
 
 
 def _open(path: Path, ctx: ExportContext) -> Runner:
-    from executorch.runtime import Runtime
+    with _quiet():  # the runtime's threadpool probes /sys for an ARM register and logs each miss natively
+        from executorch.runtime import Runtime
 
-    with _quiet():
         method = Runtime.get().load_program(str(path)).load_method("forward")
 
     def run(x: torch.Tensor) -> np.ndarray:
@@ -101,7 +103,8 @@ class ExecuTorchFormat(ExportFormat):
         return _open(path, ctx)
 
     def apply_threads(self, threads: int) -> int:
-        from executorch.extension.pybindings import portable_lib
+        with _quiet():
+            from executorch.extension.pybindings import portable_lib
 
-        portable_lib._unsafe_reset_threadpool(threads)
-        return int(portable_lib._threadpool_get_thread_count())
+            portable_lib._unsafe_reset_threadpool(threads)
+            return int(portable_lib._threadpool_get_thread_count())

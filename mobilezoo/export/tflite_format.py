@@ -14,15 +14,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..quiet import native_stderr_filtered
 from .format_base import ExportContext, ExportFormat, Runner
 
 
 def _export(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportContext) -> dict[str, Any]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import litert_torch
+    with native_stderr_filtered():  # absl I0000 lines from the bundled converter, written by native code
+        import litert_torch
 
     logging.getLogger("absl").setLevel(logging.ERROR)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with (warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()),
+          native_stderr_filtered()):
         warnings.simplefilter("ignore")
         converted = litert_torch.convert(model.eval(), (example,))
         converted.export(str(path))
@@ -30,10 +33,11 @@ def _export(model: nn.Module, example: torch.Tensor, path: Path, ctx: ExportCont
 
 
 def _open(path: Path, ctx: ExportContext) -> Runner:
-    from ai_edge_litert.interpreter import Interpreter
+    with native_stderr_filtered():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+        from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_path=str(path), num_threads=ctx.threads)
-    interpreter.allocate_tensors()
+        interpreter = Interpreter(model_path=str(path), num_threads=ctx.threads)
+        interpreter.allocate_tensors()
     source = interpreter.get_input_details()[0]
     target = interpreter.get_output_details()[0]
 

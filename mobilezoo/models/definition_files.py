@@ -5,6 +5,7 @@ The file holds one FBNet-style definition::
     family: fbnet            # the builder to use (only 'fbnet' takes definition files today)
     name: my_net             # optional; shown in profiles and pretrained_cfg
     input_size: 160          # native resolution
+    num_classes: 10          # optional (default 1000); create_model(..., num_classes=N) overrides it
     options: {width_divisor: 8, bias: false}
     stages:
       - [[conv_k3_hs, 16, 2, 1]]
@@ -28,6 +29,9 @@ FAMILIES = ("fbnet",)
 
 def read_definition(path: str) -> dict[str, Any]:
     """Parse a definition file into a dict, with one-line errors for missing or malformed files."""
+    from ..shipped_configs import resolve_config_path
+
+    path = os.fspath(resolve_config_path(path))  # configs/models/... falls back to the shipped copy
     if not os.path.isfile(path):
         raise ArchDefError(f"definition file '{path}' does not exist; check the path")
     with open(path, encoding="utf-8") as handle:
@@ -49,8 +53,10 @@ def read_definition(path: str) -> dict[str, Any]:
 
 def build_from_definition_file(path: str, num_classes: int | None = None, in_chans: int = 3) -> nn.Module:
     """Build the network a definition file describes; ``model.pretrained_cfg`` records the file."""
+    from ..shipped_configs import resolve_config_path
     from .fbnet import build_fbnet
 
+    path = os.fspath(resolve_config_path(path))
     data = read_definition(path)
     family = data.get("family", "fbnet")
     if family not in FAMILIES:
@@ -58,10 +64,14 @@ def build_from_definition_file(path: str, num_classes: int | None = None, in_cha
     input_size = data.get("input_size", 224)
     if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size <= 0:
         raise ArchDefError(f"{path}: input_size must be a positive whole number, got {input_size!r}")
-    unknown = set(data) - {"family", "name", "input_size", "options", "stages", "resize"}
+    unknown = set(data) - {"family", "name", "input_size", "num_classes", "options", "stages", "resize"}
     if unknown:
-        raise ArchDefError(f"{path}: unknown key '{sorted(unknown)[0]}'; keys are family, name, input_size, resize, options, stages")
-    classes = 1000 if num_classes is None else num_classes
+        raise ArchDefError(f"{path}: unknown key '{sorted(unknown)[0]}'; keys are family, name, input_size, num_classes, "
+                           "resize, options, stages")
+    file_classes = data.get("num_classes", 1000)  # a searched network says how many classes it was searched for
+    if isinstance(file_classes, bool) or not isinstance(file_classes, int) or not 1 <= file_classes <= 100_000:
+        raise ArchDefError(f"{path}: num_classes must be a whole number in [1, 100000], got {file_classes!r}")
+    classes = file_classes if num_classes is None else num_classes
     model = build_fbnet(data, num_classes=classes, in_chans=in_chans, where=os.path.basename(path))
     name = data.get("name") or os.path.splitext(os.path.basename(path))[0]
     model.pretrained_cfg = default_cfg(

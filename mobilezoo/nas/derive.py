@@ -28,8 +28,9 @@ def choice_widths(space: SearchSpace, choice: Mapping[str, int]) -> list[tuple[s
     return rows
 
 
-def derive_definition(space: SearchSpace, choice: Mapping[str, int], name: str) -> dict[str, Any]:
-    """The FBNet definition of the network ``choice`` picks."""
+def derive_definition(space: SearchSpace, choice: Mapping[str, int], name: str, num_classes: int = 10) -> dict[str, Any]:
+    """The FBNet definition of the network ``choice`` picks, with the class count it was searched for (so its
+    MACs and latency are the searched network's, not a 1000-class head's)."""
     stages: list[list[list[Any]]] = [[[space.stem_op, space.stem_channels, space.stem_stride, 1]]]
     for slot, (op, c_in, mid, out) in zip(space.slots, choice_widths(space, choice)):
         if slot.index == 0:
@@ -39,7 +40,7 @@ def derive_definition(space: SearchSpace, choice: Mapping[str, int], name: str) 
         else:
             stages[-1].append([op, out, slot.stride, 1, {"e": mid / c_in}])
     stages.append([[space.head_op, space.head_channels, 1, 1, {"e": space.head_expansion}]])
-    return {"family": "fbnet", "name": name, "input_size": space.resolutions[choice["res"]],
+    return {"family": "fbnet", "name": name, "input_size": space.resolutions[choice["res"]], "num_classes": num_classes,
             "options": {"width_divisor": 1, "bias": False}, "stages": stages}
 
 
@@ -48,8 +49,9 @@ def write_definition(definition: Mapping[str, Any], path: str | Path, comment: s
     import yaml
 
     lines = [f"# {line}" for line in comment.splitlines()] if comment else []
-    for key in ("family", "name", "input_size"):
-        lines.append(f"{key}: {definition[key]}")
+    for key in ("family", "name", "input_size", "num_classes"):
+        if key in definition:
+            lines.append(f"{key}: {definition[key]}")
     lines.append(f"options: {yaml.safe_dump(definition['options'], default_flow_style=True).strip()}")
     lines.append("stages:")
     for stage in definition["stages"]:

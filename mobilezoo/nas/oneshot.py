@@ -149,6 +149,6 @@ def search_space_file(space: SearchSpace, searcher: Searcher, evaluate: Callable
                f"({space.source}) under a latency budget of {budget_ms:g} ms ({latency.unit} from the lookup table): "
                f"predicted {best_latency:.4g} ms, one-shot top-1 {best.score:.4f} after {len(rows)} evaluations "
                f"({time.perf_counter() - started:.0f} s).\n"
-               "Build: mobilezoo.create_model('<this file>', num_classes=10); train, profile, export and bench by path.")
+               "Build: mobilezoo.create_model('<this file>'); train, profile, export and bench by path.")
     path = write_definition(derive_definition(space, choice_of(space, best.arch), name), out / "best.yaml", comment)
     return SpaceSearchResult(best, best_latency, path, rows)

@@ -192,7 +192,7 @@ class DMaskingSearch:
         counts = {"w": 0, "a": 0}
         started = time.perf_counter()
         self.net.train()
-        bar = progress_bar(weights, desc=f"search epoch {self.epoch + 1}/{config.epochs} (tau {tau:.3f})",
+        bar = progress_bar(weights, desc=f"search epoch {self.epoch + 1}/{config.epochs} (tau {tau:.3f})", unit="batch",
                            disable=not show_progress)
         for images, labels in bar:
             g = {k: v.detach() for k, v in self.net.gumbel_weights(tau, generator).items()}
@@ -259,11 +259,11 @@ class DMaskingSearch:
 
     def derive(self) -> Path:
         choice = self.net.argmax_choice()
-        definition = derive_definition(self.space, choice, self.config.name)
+        definition = derive_definition(self.space, choice, self.config.name, self.config.num_classes)
         unit = self.tables.unit
         comment = (f"Found by `mobilezoo search dmasking` in space '{self.space.name}' ({self.space.source}) for a target of "
                    f"{self.config.target:g} {unit}; exact cost {self.tables.exact(choice):g} {unit}.\n"
-                   "Build: mobilezoo.create_model('<this file>', num_classes=10); train, profile, export and bench by path.")
+                   "Build: mobilezoo.create_model('<this file>'); train, profile, export and bench by path.")
         path = write_definition(definition, self.out / DEFINITION, comment)
         plot_probabilities(self.history, self.out / PLOT)
         return path

@@ -57,51 +57,66 @@ OPEN_BELOW = ("lr", "label_fraction")
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
+def option(default: Any, help: str, factory: Any = None) -> Any:
+    """A training option: its default and the one-line help ``mobilezoo train --help`` and the README show."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
-    model: str = "fbnetv2_f1"
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
-    task: str = "classification"  # classification | rotation | jigsaw | colorization (mobilezoo.train.pretext)
-    jigsaw_grid: int = 2  # jigsaw: tiles per side (2: all 24 permutations; 3: a maximal-Hamming subset)
-    jigsaw_permutations: int = 24
-    method: str = "supervised"  # supervised (with `task`) | moco: self-supervised MoCo v1/v2 (mobilezoo.train.moco)
-    moco: dict[str, Any] = field(default_factory=dict)  # method=moco: version, dim, queue_size, momentum, ... (MoCoOptions)
-    dataset: str = "fashion_mnist"  # fashion_mnist | fashion_mnist_lt | folder | folder_lt | clips | colour_crops
-    # *_lt: a long-tailed cut of the training set (mobilezoo.data.long_tail); test set balanced
-    imbalance_ratio: float = 100.0  # *_lt: rho = largest / smallest class
-    lt_max_per_class: int = 0  # *_lt: images of the largest class (0: all a class has, less the validation share)
-    lt_val_per_class: int = 100  # *_lt: balanced validation images per class, from images the cut left out
-    lt_seed: int = 0  # *_lt: which images the cut keeps (fixed while training seeds vary)
-    sampler: str = "instance"  # instance | class | sqrt | progressive (mobilezoo.data.samplers)
-    data_dir: str = ""  # for folder/clips: train/ and val/ inside, each with a folder per class
-    clip_frames: int = 16  # for dataset=clips: frames per clip
-    input_size: int = 32
-    num_classes: int = 10
-    epochs: int = 10
-    batch_size: int = 128
-    optimizer: str = "sgd"  # sgd | rmsprop | adamw
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-5
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.1
-    ema_decay: float = 0.0  # 0 disables the EMA of weights
-    grad_clip: float = 0.0  # 0 disables clipping (max total grad norm)
-    amp: bool = True  # mixed precision, used only on CUDA
-    channels_last: bool = False
-    freeze_bn: bool = False  # keep BN statistics fixed while training (fine-tuning; exact DDP comparisons)
-    seed: int = 0
-    limit_train: int = 0  # use only the first N training samples (0: all)
-    limit_eval: int = 0
-    eval_every: int = 1  # evaluate every N epochs (and always after the last)
-    label_fraction: float = 1.0  # train on a seeded, class-stratified share of the labelled images (1 %, 10 % regimes)
-    num_workers: int = 0
-    out_dir: str = "runs/train"
-    # start from the weights of an earlier run's last.pt (same model, method and heads; timm's --initial-checkpoint):
-    # optimizer and schedule start fresh, e.g. to continue a finished cosine schedule with a new one
-    initial_checkpoint: str = ""
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int = 0  # torch CPU threads (0: leave as is)
+    """Every option of ``mobilezoo train`` (YAML keys or ``key=value`` overrides), with its default."""
+
+    # what to train
+    model: str = option("fbnetv2_f1", "a registered model name or a definition file (.yaml/.json)")
+    model_kwargs: dict[str, Any] = option(None, "keyword arguments for create_model, e.g. {seed: 3}", dict)
+    num_classes: int = option(10, "classifier size")
+    input_size: int = option(32, "square input side the images are resized to")
+    task: str = option("classification", "classification, or a pretext task without labels: rotation | jigsaw | "
+                       "colorization (mobilezoo.train.pretext)")
+    jigsaw_grid: int = option(2, "jigsaw: tiles per side (2: all 24 orders; 3: a maximal-Hamming subset)")
+    jigsaw_permutations: int = option(24, "jigsaw: how many tile orders to classify")
+    method: str = option("supervised", "supervised (with task) | moco: self-supervised MoCo v1/v2")
+    moco: dict[str, Any] = option(None, "method=moco: {version, dim, queue_size, momentum, temperature, mlp, "
+                                  "bn_splits, augmentation} (MoCoOptions)", dict)
+    # data
+    dataset: str = option("fashion_mnist", "fashion_mnist | fashion_mnist_lt | folder | folder_lt | clips | "
+                          "colour_crops (*_lt: a long-tailed cut of the training set; test set balanced)")
+    data_dir: str = option("", "folder/clips: a folder with train/ and val/ inside, each with a folder per class")
+    clip_frames: int = option(16, "clips: frames per clip")
+    imbalance_ratio: float = option(100.0, "*_lt: rho = images of the largest class / images of the smallest")
+    lt_max_per_class: int = option(0, "*_lt: images of the largest class (0: all a class has, less validation)")
+    lt_val_per_class: int = option(100, "*_lt: balanced validation images per class, from images the cut left out")
+    lt_seed: int = option(0, "*_lt: which images the cut keeps (fixed while training seeds vary)")
+    sampler: str = option("instance", "instance | class | sqrt | progressive: how batches draw classes "
+                          "(mobilezoo.data.samplers)")
+    label_fraction: float = option(1.0, "train on a seeded, class-stratified share of the labelled images (0.01: 1%)")
+    limit_train: int = option(0, "use only the first N training images (0: all); for quick runs and tests")
+    limit_eval: int = option(0, "evaluate on only the first N test images (0: all)")
+    num_workers: int = option(0, "DataLoader worker processes")
+    # optimisation
+    epochs: int = option(10, "passes over the training set")
+    batch_size: int = option(128, "images per step (per process under torchrun)")
+    optimizer: str = option("sgd", "sgd | rmsprop | adamw")
+    lr: float = option(0.1, "peak learning rate (cosine schedule after warm-up)")
+    momentum: float = option(0.9, "SGD / RMSProp momentum")
+    weight_decay: float = option(5e-5, "weight decay (never on BN parameters or biases)")
+    warmup_epochs: float = option(1.0, "linear warm-up length in epochs (may be fractional)")
+    label_smoothing: float = option(0.1, "label smoothing of the cross-entropy")
+    ema_decay: float = option(0.0, "EMA of weights, e.g. 0.9998 (0: off; BN statistics re-estimated for the average)")
+    grad_clip: float = option(0.0, "clip the total gradient norm to this (0: off)")
+    amp: bool = option(True, "mixed precision (used only on CUDA)")
+    channels_last: bool = option(False, "channels_last memory format")
+    freeze_bn: bool = option(False, "keep BN statistics fixed while training (fine-tuning; exact DDP comparisons)")
+    seed: int = option(0, "seed of weights, data order and augmentation")
+    # where and how it runs
+    eval_every: int = option(1, "evaluate every N epochs (the last epoch always)")
+    out_dir: str = option("runs/train", "folder for last.pt, metrics.jsonl and curves.png")
+    initial_checkpoint: str = option("", "start from an earlier run's last.pt (same model, method and heads) with a "
+                                     "fresh optimizer and schedule (timm's --initial-checkpoint)")
+    device: str = option("auto", "auto | cpu | cuda | cuda:N")
+    threads: int = option(0, "torch CPU threads (0: leave as is)")
 
     @classmethod
     def from_file(cls, path: str | Path | None, overrides: Sequence[str] = ()) -> "TrainConfig":
@@ -185,6 +200,15 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def options_help(cls) -> list[tuple[str, str, str]]:
+        """(key, default, help) of every option, in the order of the class: what ``train --help`` lists."""
+        rows = []
+        for f in dataclasses.fields(cls):
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            rows.append((f.name, "''" if default == "" else str(default), f.metadata["help"]))
+        return rows
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

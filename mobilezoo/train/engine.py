@@ -324,7 +324,7 @@ class Trainer:
                     module.eval()
         total_loss, seen, started = 0.0, 0, time.perf_counter()
         bar = progress_bar(self._batches(), total=self.steps_per_epoch, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
-                           disable=not self.show_progress)
+                           unit="step", disable=not self.show_progress)
         for images, labels in bar:
             inputs, targets = self.task.prepare(images, labels, self.to_rgb)
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
