@@ -15,6 +15,7 @@ same folder removes those whose writer is gone, and puts an aside folder back wh
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -27,6 +28,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import InvalidInputError
+
+
+class DiskFullError(InvalidInputError):
+    """A write ran out of space; nothing that existed before was replaced."""
 
 #: scratch and aside names of our own making: ``.<target name>.<pid>.<token>.(tmp|old)``
 SCRATCH_NAME = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.(?P<token>[0-9a-f]{8})\.(?P<kind>tmp|old)$")
@@ -159,10 +164,35 @@ def clean_stale_scratch(directory: str | os.PathLike) -> list[Path]:
     return touched
 
 
+def check_output_target(target: str | os.PathLike) -> Path:
+    """``target`` if it may be written: absent, a regular file, a folder (a folder artifact such as
+    ``.mlpackage``) or a link (replacing a link never writes through it). A device, FIFO or socket is refused
+    before any work: renaming onto ``/dev/...`` as root would replace a system device with a file."""
+    target = Path(target)
+    try:
+        mode = target.lstat().st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write '{target}' ({exc.strerror}); choose another path") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+        raise InvalidInputError(f"'{target}' exists and is not a regular file (a device, pipe or socket); "
+                                "refusing to replace it: choose another path")
+    return target
+
+
 def replace_path(source: str | os.PathLike, target: str | os.PathLike) -> None:
-    """Move ``source`` onto ``target`` so that ``target`` is always either the old or the new one, whole."""
+    """Move ``source`` onto ``target`` so that ``target`` is always either the old or the new one, whole.
+
+    Only like replaces like: a file never replaces a folder (a ``--png`` pointed at a folder would delete it),
+    a folder never a file, and nothing replaces a device, FIFO or socket."""
     source, target = Path(source), Path(target)
-    if not (target.is_dir() and not target.is_symlink()):
+    check_output_target(target)
+    target_is_dir = target.is_dir() and not target.is_symlink()
+    if os.path.lexists(target) and not target.is_symlink() and target_is_dir != source.is_dir():
+        kind = "a folder" if target_is_dir else "a file"
+        raise InvalidInputError(f"'{target}' is {kind}, the output is not; refusing to replace it: choose another path")
+    if not target_is_dir:
         os.replace(source, target)  # one step: the old file stays until the new one takes its place
         return
     aside = _scratch_name(target, "old")
@@ -181,7 +211,7 @@ def scratch_path(target: str | os.PathLike) -> Iterator[Path]:
 
     The caller moves the finished work onto ``target`` with :func:`replace_path` inside the block.
     """
-    target = Path(target)
+    target = check_output_target(target)  # refused before the work, not after it
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_scratch(target.parent)
     temporary = _scratch_name(target, "tmp")
@@ -193,11 +223,41 @@ def scratch_path(target: str | os.PathLike) -> Iterator[Path]:
         _remove(temporary)
 
 
+#: a write that fails with less than this free beside its target ran out of space
+LOW_SPACE_BYTES = 1 << 20
+
+
+def out_of_space(exc: BaseException, folder: str | os.PathLike) -> bool:
+    """Whether a failed write ran out of space: ENOSPC anywhere in its chain, or (torch.save reports a full disk
+    as a bare iostream RuntimeError) less than ``LOW_SPACE_BYTES`` left on the folder's filesystem."""
+    chain, seen = [exc], set()
+    while chain:
+        error = chain.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        chain += [error.__cause__, error.__context__]
+    try:
+        return shutil.disk_usage(folder).free < LOW_SPACE_BYTES
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path; on success it replaces ``target`` (file or folder), else it is deleted."""
+    """Yield a temporary path; on success it replaces ``target`` (file or folder), else it is deleted.
+
+    A write that runs out of space is one line (:class:`DiskFullError`); the old ``target`` is untouched."""
     with scratch_path(target) as work:
-        yield work
+        try:
+            yield work
+        except (OSError, RuntimeError) as exc:
+            if out_of_space(exc, work.parent):
+                raise DiskFullError(f"no space left on device writing '{target}'; free space or choose another "
+                                    "output folder (the previous file, if any, is untouched)") from None
+            raise
         if not work.exists():
             raise FileNotFoundError(f"nothing was written to {work}")
         replace_path(work, target)
@@ -217,6 +277,27 @@ def scratch_files(directory: str | os.PathLike, target_name: str) -> list[Path]:
     return found
 
 
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load`` without aliases: ``*name`` is refused, so a few lines cannot expand to gigabytes
+    (a "billion laughs" file) or refer to themselves (endless recursion). Raises ``yaml.YAMLError``."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(None, None, f"alias *{event.anchor} is not allowed (write the "
+                                                  "value out: aliases can expand a small file without bound)",
+                                                  event.start_mark)
+            return super().compose_node(parent, index)
+
+    loader = NoAliasLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def read_yaml_file(path: str | os.PathLike, kind: str, error: type[Exception] | None = None) -> Any:
     """Parse a YAML file a user gave; a one-line error naming ``kind`` when it is not a readable regular file or
     not valid YAML (``error`` picks the exception class, default :class:`InvalidInputError`)."""
@@ -228,10 +309,43 @@ def read_yaml_file(path: str | os.PathLike, kind: str, error: type[Exception] | 
     path = resolve_config_path(path)  # configs/... falls back to the copy shipped in the package
     check_regular_file(path, kind)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return parse_yaml(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        first = next((line for line in lines if "alias" in line), lines[0] if lines else type(exc).__name__)
         raise error(f"{kind} '{path}' is not valid YAML ({first}); fix the file") from None
+    except OSError as exc:
+        raise error(f"cannot read {kind} '{path}' ({exc.strerror})") from None
+
+
+#: the largest JSON file a reader takes (the shipped latency tables are ~100 KB); /dev/zero or a huge file is refused
+MAX_JSON_BYTES = 64 * 2**20
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def read_json_file(path: str | os.PathLike, kind: str, error: type[Exception] | None = None,
+                   max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Parse a JSON file a user gave: a regular file (a FIFO would hang the read), at most ``max_bytes`` (no
+    ``/dev/zero`` filling memory), strict JSON (``NaN`` / ``Infinity`` refused); a one-line error naming ``kind``."""
+    error = error or InvalidInputError
+    try:
+        path = check_regular_file(path, kind)
+        size = path.stat().st_size
+    except InvalidInputError as exc:
+        raise error(str(exc)) from None
+    if size > max_bytes:
+        raise error(f"{kind} '{path}' is {size:,} bytes, more than the {max_bytes:,} a {kind} may have; "
+                    "is it the right file?")
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read(max_bytes + 1)
+        return json.loads(text, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise error(f"{kind} '{path}' is not valid JSON ({first}); fix or rebuild the file") from None
     except OSError as exc:
         raise error(f"cannot read {kind} '{path}' ({exc.strerror})") from None
 

@@ -198,8 +198,10 @@ def test_profile_takes_the_class_count_and_a_searched_definition_carries_its_own
         macs[classes] = json.loads(out)["macs_without_bn"]
     assert macs[None] == macs[10]  # the file's own class count, not a 1000-class head
     assert macs[1000] - macs[10] == space.head_channels * 990  # only the classifier grows
-    code, _, err = run(capsys, "profile", str(path), "--num-classes", "0")
-    assert code == 2 and "--num-classes must be between 1 and 100000" in err
+    with pytest.raises(SystemExit) as stopped:  # checked when the command line is parsed
+        main(["profile", str(path), "--num-classes", "0"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "argument --num-classes: must be between 1 and 100000, got 0" in err
 
 
 def test_export_and_bench_keep_the_runtimes_informational_lines_off_stderr(tmp_path):

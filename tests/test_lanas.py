@@ -200,3 +200,49 @@ def test_lanas_on_a_search_space_under_a_latency_budget(tmp_path):
     over = [a for a in budget_space(space, latency, 1e9).enumerate() if latency.exact(choice_of(space, a)) > budget]
     assert over and not budget_space(space, latency, budget).is_feasible(over[0])
     assert torch.is_grad_enabled()
+
+
+@needs_fmnist
+def test_a_space_search_killed_midway_resumes_to_the_uninterrupted_result(tmp_path, capsys):
+    """Issue 28: `search lanas --resume` replays the evaluation log (seeded searcher, recorded scores), so a search
+    cut short, even mid-line, continues to exactly what one uninterrupted run finds."""
+    import json
+
+    import yaml
+
+    from mobilezoo.cli.main import main
+    from mobilezoo.nas.lut_tables import space_blocks
+    from mobilezoo.nas.search import DMaskingSearch, SearchConfig
+    from mobilezoo.nas.space import SearchSpace
+
+    space_file = tmp_path / "tiny.yaml"
+    space_file.write_text(yaml.safe_dump(TINY))
+    lut = tmp_path / "lut.json"  # invented, valid latencies: this test is about the log, not the table
+    keys = [block.key for block in space_blocks(SearchSpace.from_file(space_file))]
+    lut.write_text(json.dumps({"runtime": "onnxruntime", "threads": 1, "host_cpu": "", "overhead_ms": 0.01,
+                               "entries": {key: 0.001 * (1 + i % 7) for i, key in enumerate(keys)}}))
+    config = SearchConfig(space=str(space_file), target=1e9, epochs=1, warmup_epochs=0, batch_size=32,
+                          limit_train=192, seed=0, threads=1)
+    DMaskingSearch(config, tmp_path / "supernet").run(show_progress=False)
+
+    def search(out, evaluations, *extra):
+        return main(["search", "lanas", "--space", str(space_file), "--supernet", str(tmp_path / "supernet" / "search.pt"),
+                     "--lut", str(lut), "--budget-ms", "1", "--evaluations", str(evaluations), "--eval-images", "64",
+                     "--out", str(out), *extra])
+
+    assert search(tmp_path / "whole", 8) == 0
+    assert search(tmp_path / "cut", 5) == 0
+    log = tmp_path / "cut" / "evaluations.jsonl"
+    text = log.read_text()
+    log.write_text(text[: len(text) - len(text.splitlines()[-1]) // 2 - 1])  # a kill in the middle of the 5th line
+    capsys.readouterr()
+    assert search(tmp_path / "cut", 8) == 2  # without --resume the log is not overwritten
+    assert "--resume continues it" in capsys.readouterr().err
+    assert search(tmp_path / "cut", 8, "--resume", "--seed", "1") == 2  # another search is refused, not mixed in
+    assert "seed=0" in capsys.readouterr().err
+    assert search(tmp_path / "cut", 8, "--resume") == 0
+    whole = (tmp_path / "whole" / "history.jsonl").read_text()
+    assert (tmp_path / "cut" / "history.jsonl").read_text() == whole and len(whole.splitlines()) == 8
+    definition = [[line for line in (tmp_path / out / "best.yaml").read_text().splitlines() if not line.startswith("#")]
+                  for out in ("cut", "whole")]
+    assert definition[0] == definition[1]  # the comment differs only in the wall time

@@ -278,6 +278,43 @@ def test_imported_file_wins_over_a_stale_download_and_only_for_its_own_tag(serve
     assert not torch.equal(mobilezoo.create_model("robust_tiny.o", pretrained=True).head.conv.weight, mine)
 
 
+@pytest.mark.parametrize("kill_at", ["rename", "final record"])
+def test_a_kill_while_reimporting_leaves_the_old_or_the_new_weights_trusted(tiny_entries, tmp_path, monkeypatch, kill_at):
+    """Issue 28: the hash record was written before the rename, so a kill between them left the old file beside
+    the new hash, and the next load deleted both. Both hashes are now trusted while the file is swapped."""
+    from mobilezoo.registry import WeightEntry
+    from mobilezoo.weights import hub, importing
+
+    monkeypatch.setenv("MOBILEZOO_HOME", str(tmp_path / "home"))
+    tiny_entries.weights["r"] = WeightEntry(tag="r", url="http://127.0.0.1:9/never.pth", num_classes=10)
+    for name, seed in (("old", 7), ("new", 8)):
+        _serve_weights(tmp_path / f"{name}.pth", 10, seed=seed)
+    importing.import_weights(tmp_path / "old.pth", "robust_tiny.r")
+    target = hub.imported_path(tiny_entries, "r")
+    old = fileio.sha256_of(target)
+    real_replace, real_record = fileio.replace_path, hub.record_hash
+
+    def replace(source, destination):
+        if kill_at == "rename" and Path(destination) == target:
+            raise SimulatedKill()
+        return real_replace(source, destination)
+
+    def record(path, digest, also=()):  # import_weights' own call: the one after the rename
+        if kill_at == "final record":
+            raise SimulatedKill()
+        return real_record(path, digest, also)
+
+    monkeypatch.setattr(fileio, "replace_path", replace)
+    monkeypatch.setattr(importing, "record_hash", record)
+    with pytest.raises(SimulatedKill):
+        importing.import_weights(tmp_path / "new.pth", "robust_tiny.r")
+    monkeypatch.undo()
+    monkeypatch.setenv("MOBILEZOO_HOME", str(tmp_path / "home"))
+    assert hub.locate(tiny_entries, "r", allow_download=False) == target  # trusted, not deleted
+    assert (fileio.sha256_of(target) == old) == (kill_at == "rename")  # the old pair, or the new one
+    mobilezoo.create_model("robust_tiny.r", pretrained=True)  # and it loads
+
+
 # --- replacing files: a kill between two steps leaves the old or the new one, whole -------------------
 
 

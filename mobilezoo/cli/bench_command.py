@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from .numbers import BATCH, ITERATIONS, THREADS, WARMUP
+
 
 def add_bench(verbs: Any) -> None:
     from ..export.formats import RUNTIMES
@@ -19,11 +21,11 @@ def add_bench(verbs: Any) -> None:
     )
     p.add_argument("name", help="model name, name.tag or definition file")
     p.add_argument("--runtime", default="eager", help=f"one of {', '.join(RUNTIMES)}, a comma list, or all")
-    p.add_argument("--threads", type=int, default=1, help="threads, applied in each runtime (default 1)")
-    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--threads", type=THREADS, default=1, help="threads, applied in each runtime (default 1)")
+    p.add_argument("--batch", type=BATCH, default=1)
     p.add_argument("--input-size", help="224, 160x128, 3,224,224 (video 3,16,112,112)")
-    p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--iters", type=int, default=50)
+    p.add_argument("--warmup", type=WARMUP, default=10)
+    p.add_argument("--iters", type=ITERATIONS, default=50)
     p.add_argument("--int8", action="store_true", help="benchmark the int8 export (onnxruntime, executorch)")
     p.add_argument("--json", action="store_true", help="print one JSON record per runtime")
     p.set_defaults(run=run_bench)

@@ -9,6 +9,8 @@ import argparse
 import json
 from typing import Any
 
+from .numbers import Count
+
 from rich.console import Console
 from rich.table import Table
 
@@ -141,8 +143,8 @@ def add_profile(verbs: Any) -> None:
     )
     p.add_argument("name", help="model name, alias or definition file")
     p.add_argument("--input-size", help="224, 160x128, or a full shape 3,224,224 (video 3,16,224,224)")
-    p.add_argument("--depth", type=int, help="table rows N module levels deep (default: one per block)")
-    p.add_argument("--num-classes", type=int, metavar="N",
+    p.add_argument("--depth", type=Count(1, 64), help="table rows N module levels deep (default: one per block)")
+    p.add_argument("--num-classes", type=Count(1, 100_000), metavar="N",
                    help="classifier size (default: the model's own; a searched definition file carries it)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--thop", action="store_true",
@@ -203,7 +205,7 @@ def run_profile(args: argparse.Namespace) -> int:
 
 
 def add_demo(verbs: Any) -> None:
-    from ..demo import DEMO_MODEL
+    from ..demo import DEMO_MIN_SAMPLES, DEMO_MODEL
 
     p = verbs.add_parser(
         "demo",
@@ -215,7 +217,7 @@ def add_demo(verbs: Any) -> None:
     )
     p.add_argument("--model", default=DEMO_MODEL, help=f"packaged weights to use (default: {DEMO_MODEL})")
     p.add_argument("--out", default="demo_out", help="output folder (default: demo_out)")
-    p.add_argument("--samples", type=int, default=2000, help="test images to classify (default 2000)")
+    p.add_argument("--samples", type=Count(DEMO_MIN_SAMPLES, 10_000), default=2000, help="test images to classify (default 2000)")
     p.set_defaults(run=run_demo)
 
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .numbers import EPOCHS, IMAGES, Real, SEED, SIDE
+
 
 def add_evaluate(verbs: Any) -> None:
     p = verbs.add_parser(
@@ -28,15 +30,15 @@ def add_evaluate(verbs: Any) -> None:
                    help="linear probe, kNN, or (a stage-1 run on a *_lt data set) classifier re-balancing")
     p.add_argument("--dataset", choices=("fashion_mnist", "folder"), default="fashion_mnist")
     p.add_argument("--data-dir", default="", help="for --dataset folder: train/ and val/ with a folder per class")
-    p.add_argument("--input-size", type=int, default=32)
-    p.add_argument("--label-fraction", type=float, default=1.0,
+    p.add_argument("--input-size", type=SIDE, default=32)
+    p.add_argument("--label-fraction", type=Real(0, 1, open_low=True), default=1.0,
                    help="share of the labelled training images, class-stratified and seeded (0.01, 0.1, 1)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=100, help="linear probe epochs (lr /10 at 60%% and 80%%)")
-    p.add_argument("--limit-train", type=int, default=0, help="first N training images only (0: all)")
-    p.add_argument("--limit-eval", type=int, default=0, help="first N test images only (0: all)")
-    p.add_argument("--crt-epochs", type=int, default=10, help="rebalance: cRT epochs (the paper's 10)")
-    p.add_argument("--lws-epochs", type=int, default=5, help="rebalance: LWS epochs (the paper's 5)")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--epochs", type=EPOCHS, default=100, help="linear probe epochs (lr /10 at 60%% and 80%%)")
+    p.add_argument("--limit-train", type=IMAGES, default=0, help="first N training images only (0: all)")
+    p.add_argument("--limit-eval", type=IMAGES, default=0, help="first N test images only (0: all)")
+    p.add_argument("--crt-epochs", type=EPOCHS, default=10, help="rebalance: cRT epochs (the paper's 10)")
+    p.add_argument("--lws-epochs", type=EPOCHS, default=5, help="rebalance: LWS epochs (the paper's 5)")
     p.add_argument("--release", metavar="NAME", help="write NAME.safetensors + NAME.json (the zoo's packaged-weights "
                    "record) into --out: linear: backbone + probe; rebalance: backbone + the re-balanced classifier "
                    "with the best validation top-1")

@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from .numbers import THREADS
+
 from ..errors import InvalidInputError
 
 
@@ -29,7 +31,7 @@ def add_export(verbs: Any) -> None:
     p.add_argument("--pretrained", action="store_true",
                    help="load the default pretrained weights first (implied by a tagged NAME.TAG)")
     p.add_argument("--checkpoint", help="load this local checkpoint first")
-    p.add_argument("--threads", type=int, default=1, help="runtime threads during verification")
+    p.add_argument("--threads", type=THREADS, default=1, help="runtime threads during verification")
     p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
     p.set_defaults(run=run_export)
 

@@ -7,6 +7,8 @@ import json
 import os
 from typing import Any
 
+from .numbers import SEED
+
 from ..errors import InvalidInputError
 
 
@@ -18,7 +20,7 @@ def add_graph(verbs: Any) -> None:
         "clustering C and path length L) and optionally draw it to a PNG.",
     )
     p.add_argument("name", help="a randwire_* model")
-    p.add_argument("--seed", type=int, default=0, help="graph seed (default 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="graph seed (default 0)")
     p.add_argument("--png", metavar="FILE", help="write the stage graphs to this PNG")
     p.add_argument("--json", action="store_true", help="print the full wiring as JSON")
     p.set_defaults(run=run_graph)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .numbers import THREADS
+
 
 def add_latency(verbs: Any) -> None:
     p = verbs.add_parser(
@@ -18,7 +20,7 @@ def add_latency(verbs: Any) -> None:
     p.add_argument("name", help="an FBNet-family model (or definition file)")
     p.add_argument("--lut", required=True, help="latency table JSON (read; written with --build-lut)")
     p.add_argument("--build-lut", action="store_true", help="measure this network's missing blocks into --lut first")
-    p.add_argument("--threads", type=int, default=1, help="threads for new measurements (default 1)")
+    p.add_argument("--threads", type=THREADS, default=1, help="threads for new measurements (default 1)")
     p.add_argument("--runtime", default="onnxruntime",
                    help="onnxruntime, executorch or tflite: the runtime to predict for (and to measure new blocks in); "
                    "a table built for another runtime is refused (default onnxruntime)")

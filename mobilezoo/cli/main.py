@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import sys
 import warnings
 from typing import Sequence
@@ -72,6 +73,19 @@ def unrecognized(extras: Sequence[str], parser: argparse.ArgumentParser) -> str:
     return f"unrecognized option '{flags[0]}'{hint}"
 
 
+def disk_full(exc: BaseException) -> str | None:
+    """One line for a write that ran out of space (the atomic writers have already removed their scratch, so
+    every earlier file is intact), or None for any other error. torch.save reports it as a RuntimeError."""
+    chain = [exc, exc.__cause__, exc.__context__]
+    for error in (e for e in chain if e is not None):
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            where = f" writing {error.filename}" if error.filename else ""
+            return f"no space left on device{where}; free space or choose another --out (nothing was replaced)"
+        if isinstance(error, RuntimeError) and ("file write failed" in str(error) or "No space left" in str(error)):
+            return "no space left on device while saving; free space or choose another --out (nothing was replaced)"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mobilezoo`` console script; returns the exit code."""
     warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit deprecation noise from fvcore
@@ -91,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except MobileZooError as exc:
         print(f"mobilezoo: error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError) as exc:
+        full = disk_full(exc)
+        if full is None:
+            raise
+        print(f"mobilezoo: error: {full}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mobilezoo: interrupted", file=sys.stderr)

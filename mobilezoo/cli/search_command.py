@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .numbers import Count, EPOCHS, Real, SEED, THREADS_OR_DEFAULT
+
 
 def add_search(verbs: Any) -> None:
     p = verbs.add_parser(
@@ -22,21 +24,21 @@ def add_search(verbs: Any) -> None:
     d = methods.add_parser("dmasking", help="channel/resolution-masking DNAS (arXiv 2004.05565)")
     d.add_argument("--config", required=True, help="search space YAML, e.g. configs/search/fmnist_small.yaml")
     budget = d.add_mutually_exclusive_group(required=True)
-    budget.add_argument("--target-mflops", type=float, help="budget in M multiply-adds (mobile-vision's 'flops')")
-    budget.add_argument("--target-ms", type=float, help="latency budget in ms (with --cost latency)")
+    budget.add_argument("--target-mflops", type=Real(0, 1e9, open_low=True), help="budget in M multiply-adds (mobile-vision's 'flops')")
+    budget.add_argument("--target-ms", type=Real(0, 1e6, open_low=True), help="latency budget in ms (with --cost latency)")
     d.add_argument("--cost", choices=("macs", "latency"), default="macs", help="what the budget limits (default macs)")
     d.add_argument("--lut", help="latency table for --cost latency (one runtime, e.g. benchmarks/results/lut_onnxruntime_1t.json)")
     d.add_argument("--build-lut", action="store_true", help="measure the space's blocks missing from --lut first")
-    d.add_argument("--epochs", type=int, default=10)
-    d.add_argument("--warmup-epochs", type=int, default=2, help="weights-only epochs first (default 2)")
-    d.add_argument("--batch-size", type=int, default=64)
-    d.add_argument("--limit-train", type=int, default=2000, help="Fashion-MNIST training images (default 2000)")
-    d.add_argument("--arch-lr", type=float, default=0.01, help="Adam learning rate of the architecture (default 0.01)")
-    d.add_argument("--temperature", type=float, default=5.0,
+    d.add_argument("--epochs", type=EPOCHS, default=10)
+    d.add_argument("--warmup-epochs", type=Count(0, 10_000), default=2, help="weights-only epochs first (default 2)")
+    d.add_argument("--batch-size", type=Count(1, 65_536), default=64)
+    d.add_argument("--limit-train", type=Count(1, 10**7), default=2000, help="Fashion-MNIST training images (default 2000)")
+    d.add_argument("--arch-lr", type=Real(0, 100, open_low=True), default=0.01, help="Adam learning rate of the architecture (default 0.01)")
+    d.add_argument("--temperature", type=Real(0, 1000, open_low=True), default=5.0,
                    help="initial Gumbel-softmax temperature (default 5.0; low values sample near one-hot networks, "
                    "which makes the supernet a better one-shot evaluator for `search lanas`)")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--threads", type=int, default=0, help="torch threads (default: leave as is)")
+    d.add_argument("--seed", type=SEED, default=0)
+    d.add_argument("--threads", type=THREADS_OR_DEFAULT, default=0, help="torch threads (default: leave as is)")
     d.add_argument("--name", default="searched", help="name written into the derived definition")
     d.add_argument("--out", required=True, help="folder: search.pt, search_log.jsonl, derived.yaml, probabilities.png")
     d.add_argument("--resume", action="store_true", help="continue from --out/search.pt")
@@ -89,19 +91,22 @@ def add_lanas(methods: Any) -> None:
     p.add_argument("--space", required=True,
                    help="a tabular benchmark (nasbench201, synthetic) or a search space YAML, e.g. configs/search/fmnist_small.yaml")
     p.add_argument("--algorithm", choices=ALGORITHMS, default="lanas", help="default lanas")
-    p.add_argument("--evaluations", type=int, default=100, help="how many networks to score (default 100)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--cp", type=float, default=0.1, help="LaNAS exploration constant for scores in [0, 1] (default 0.1)")
-    p.add_argument("--height", type=int, default=5, help="LaNAS tree height (default 5: 16 leaves)")
-    p.add_argument("--batch", type=int, default=20, help="LaNAS: samples between tree rebuilds (default 20)")
+    p.add_argument("--evaluations", type=Count(1, 10**7), default=100, help="how many networks to score (default 100)")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--cp", type=Real(0, 1e6), default=0.1, help="LaNAS exploration constant for scores in [0, 1] (default 0.1)")
+    p.add_argument("--height", type=Count(1, 12), default=5, help="LaNAS tree height (default 5: 16 leaves)")
+    p.add_argument("--batch", type=Count(1, 10**6), default=20, help="LaNAS: samples between tree rebuilds (default 20)")
     p.add_argument("--supernet", help="search space: the search.pt of a `mobilezoo search dmasking` over it")
     p.add_argument("--lut", help="search space: latency table of the space's blocks (one runtime)")
-    p.add_argument("--budget-ms", type=float, help="search space: latency budget (ms, predicted by --lut)")
+    p.add_argument("--budget-ms", type=Real(0, 1e6, open_low=True), help="search space: latency budget (ms, predicted by --lut)")
     p.add_argument("--build-lut", action="store_true", help="measure the space's blocks missing from --lut first (ONNX Runtime)")
-    p.add_argument("--eval-images", type=int, default=1000, help="held-out images that score a network (default 1000)")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (default: leave as is)")
+    p.add_argument("--eval-images", type=Count(1, 60_000), default=1000, help="held-out images that score a network (default 1000)")
+    p.add_argument("--threads", type=THREADS_OR_DEFAULT, default=0, help="torch threads (default: leave as is)")
     p.add_argument("--name", default="lanas_searched", help="name written into the best network's definition")
-    p.add_argument("--out", help="folder: history.jsonl and best.yaml (required for a search space)")
+    p.add_argument("--out", help="folder: evaluations.jsonl (appended as each network is scored), history.jsonl and "
+                   "best.yaml (required for a search space)")
+    p.add_argument("--resume", action="store_true",
+                   help="search space: continue the search logged in --out exactly where it stopped")
     p.set_defaults(run=run_lanas)
 
 
@@ -121,6 +126,9 @@ def run_lanas(args: argparse.Namespace) -> int:
     check_count(args.evaluations, "--evaluations", 1, 10**7)
     check_count(args.threads, "--threads", 0, MAX_THREADS)
     if args.space in TABULAR or not (args.space.endswith((".yaml", ".yml")) or os.path.exists(args.space)):
+        if args.resume:
+            raise InvalidInputError("--resume continues a search of a space file (logged in --out); a tabular "
+                                    "benchmark's search looks scores up and needs none")
         bench = tabular_benchmark(args.space)  # an unknown name is a one-line error listing the known ones
         searcher = make_searcher(args.algorithm, bench.space, args.seed, **_settings(args))
         result = run_search(searcher, bench.score, args.evaluations, stop_at=bench.best_score)
@@ -137,6 +145,8 @@ def run_lanas(args: argparse.Namespace) -> int:
 
 
 def _search_space(args: argparse.Namespace) -> int:
+    import os
+
     import torch
 
     from ..nas.latency_table import LatencyTable
@@ -163,8 +173,10 @@ def _search_space(args: argparse.Namespace) -> int:
         bar.set_postfix(best=f"{best[0]:.4f}", refresh=False)
         bar.update(1)
 
+    settings = {**_settings(args), "space_file": os.path.abspath(args.space), "supernet": os.path.abspath(args.supernet),
+                "eval_images": args.eval_images}
     result = search_space_file(space, searcher, lambda arch: evaluator(space, arch), latency, args.evaluations,
-                               args.out, args.name, args.budget_ms, progress)
+                               args.out, args.name, args.budget_ms, progress, resume=args.resume, settings=settings)
     bar.close()
     print(f"best: one-shot top-1 {result.best.score:.4f}, predicted {result.best_latency_ms:.4g} ms "
           f"(budget {args.budget_ms:g}) -> {result.definition}  (mobilezoo train ... model={result.definition})")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
+
+from .numbers import Count, Real
 
 
 def add_sweep(verbs: Any) -> None:
@@ -20,8 +23,8 @@ def add_sweep(verbs: Any) -> None:
     run.add_argument("--config", required=True, help="sweep file (YAML), e.g. configs/sweeps/resnet_vs_vanilla.yaml")
     run.add_argument("--out", required=True, help="sweep folder: results.jsonl, sweep.json, trials/")
     run.add_argument("--address", help="Ray cluster (host:port, ray://host:port or auto); default: a local Ray")
-    run.add_argument("--workers", type=int, default=1, help="trials in parallel (default 1)")
-    run.add_argument("--max-trials", type=int, help="stop after this many trials (run the sweep in chunks)")
+    run.add_argument("--workers", type=Count(1, 1024), default=1, help="trials in parallel (default 1)")
+    run.add_argument("--max-trials", type=Count(1, 10**7), help="stop after this many trials (run the sweep in chunks)")
     run.set_defaults(run=run_run)
     status = actions.add_parser("status", help="what a sweep folder holds: done, failed, missing, errors")
     status.add_argument("folder")
@@ -30,8 +33,8 @@ def add_sweep(verbs: Any) -> None:
     analyze.add_argument("folders", nargs="+", help="sweep folders (their design-space trials are pooled by space)")
     analyze.add_argument("--out", required=True, help="folder for the PNG plots, summary.md and analysis.json")
     analyze.add_argument("--metric", default="params", choices=("params", "macs"), help="complexity to normalize by")
-    analyze.add_argument("--bins", type=int, default=10, help="equal-width complexity bins (default 10)")
-    analyze.add_argument("--range", nargs=2, type=float, metavar=("LOW", "HIGH"),
+    analyze.add_argument("--bins", type=Count(1, 1000), default=10, help="equal-width complexity bins (default 10)")
+    analyze.add_argument("--range", nargs=2, type=Real(0, 1e15), metavar=("LOW", "HIGH"),
                          help="complexity range (default: shared by every space)")
     analyze.set_defaults(run=run_analyze)
     p.set_defaults(run=lambda args: p.print_help() or 0)
@@ -48,7 +51,12 @@ def run_run(args: argparse.Namespace) -> int:
     outcome = run_sweep(config, args.out, address=args.address, workers=args.workers, max_trials=args.max_trials)
     print(f"sweep {config.name}: ran {outcome.ran} trial(s) ({outcome.ok} ok, {outcome.failed} failed), "
           f"{outcome.skipped} already recorded; {outcome.wall_seconds:.1f} s with {outcome.workers} worker(s)")
-    return _print_status(args.out)
+    code = _print_status(args.out)
+    if outcome.ran and not outcome.ok:  # a sweep in which nothing trained is a failure, not a result
+        print(f"mobilezoo: error: all {outcome.ran} trial(s) of this run failed; their errors are in "
+              f"{args.out}/results.jsonl (`mobilezoo sweep status {args.out}`)", file=sys.stderr)
+        return 1
+    return code
 
 
 def run_status(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..fileio import ensure_writable_dir, write_json_atomic
+from ..fileio import atomic_path, ensure_writable_dir, save_png, write_json_atomic
 from .analysis import edf, edf_at, ks_test, normalized_weights, random_search_efficiency
 
 
@@ -81,7 +81,8 @@ def analyze(records: Iterable[dict[str, Any]], out_dir: str | os.PathLike, optio
         result["ks"].append({"a": a, "b": b, **asdict(test)})
     _plots(groups, normalized, result, out, options)
     write_json_atomic(out / "analysis.json", result)
-    (out / "summary.md").write_text(summary_markdown(result))
+    with atomic_path(out / "summary.md") as temporary:
+        temporary.write_text(summary_markdown(result))
     return result
 
 
@@ -115,8 +116,7 @@ def _plots(groups, normalized, result, out: Path, options: AnalysisOptions) -> N
     axis.set(xlabel="error (%)", ylabel="cumulative prob.", title="error EDF")
     axis.legend()
     figure.tight_layout()
-    figure.savefig(out / "edf.png", dpi=110)
-    plt.close(figure)
+    save_png(figure, out / "edf.png")
 
     figure, axis = plt.subplots(figsize=(5.5, 4))
     for space, (errors, weights) in sorted(normalized.items()):
@@ -127,8 +127,7 @@ def _plots(groups, normalized, result, out: Path, options: AnalysisOptions) -> N
              title=f"{options.metric}-normalized EDF, ({low:.3g}, {high:.3g})")
     axis.legend()
     figure.tight_layout()
-    figure.savefig(out / "edf_normalized.png", dpi=110)
-    plt.close(figure)
+    save_png(figure, out / "edf_normalized.png")
 
     figure, axis = plt.subplots(figsize=(5.5, 4))
     for space, rs in sorted(groups.items()):
@@ -137,8 +136,7 @@ def _plots(groups, normalized, result, out: Path, options: AnalysisOptions) -> N
     axis.set(xlabel=options.metric, ylabel="error (%)", title="error vs complexity")
     axis.legend()
     figure.tight_layout()
-    figure.savefig(out / "error_vs_complexity.png", dpi=110)
-    plt.close(figure)
+    save_png(figure, out / "error_vs_complexity.png")
 
     figure, axis = plt.subplots(figsize=(5.5, 4))
     for space, summary in sorted(result["spaces"].items()):
@@ -152,8 +150,7 @@ def _plots(groups, normalized, result, out: Path, options: AnalysisOptions) -> N
     axis.set(xlabel="models drawn (k)", ylabel="min error (%), mean ± 2 std", title="random-search efficiency")
     axis.legend()
     figure.tight_layout()
-    figure.savefig(out / "search_efficiency.png", dpi=110)
-    plt.close(figure)
+    save_png(figure, out / "search_efficiency.png")
 
 
 def load_records(folders: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import InvalidInputError
+from ..fileio import read_yaml_file
 from ..shipped_configs import configs_root, resolve_config_path
 from .formats import get_format
 
@@ -15,15 +16,15 @@ PROFILE_KEYS = {"name", "formats", "int8", "batch", "input_size"}
 
 def load_profile(path_or_name: str | os.PathLike, configs_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Read an export profile by path, or by name from ``configs/export/``."""
-    import yaml
-
     path = resolve_config_path(path_or_name)
     if not path.suffix:
         base = Path(configs_dir) if configs_dir else configs_root() / "export"
         path = base / f"{path_or_name}.yaml"
     if not path.is_file():
         raise InvalidInputError(f"export profile '{path_or_name}' not found (looked for {path})")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = read_yaml_file(path, "export profile") or {}  # no YAML aliases, one-line errors
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"export profile '{path}' must be a mapping of key: value")
     unknown = set(data) - PROFILE_KEYS
     if unknown:
         raise InvalidInputError(f"{path}: unknown key '{sorted(unknown)[0]}'; keys are {', '.join(sorted(PROFILE_KEYS))}")

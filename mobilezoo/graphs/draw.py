@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from typing import Mapping
 
+from ..fileio import save_png
 from .generators import Graph
 from .metrics import average_path_length, clustering_coefficient, to_dag
 
@@ -41,14 +40,5 @@ def draw_stage_graphs(graphs: Mapping[str, Graph], path: str, title: str = "") -
     figure.suptitle((title + "   " if title else "") + "green: input nodes, red: output nodes, arrows: low -> high index",
                     fontsize=10)
     figure.tight_layout(rect=(0, 0, 1, 0.92))
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=directory)
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=110)
-        os.replace(temporary, path)  # never leave a half-written PNG behind
-    finally:
-        plt.close(figure)
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    save_png(figure, path)  # atomic, and never onto a device, pipe or folder
     return path

@@ -40,9 +40,9 @@ def read_definition(path: str) -> dict[str, Any]:
         if path.endswith(".json"):
             data = json.loads(text)
         else:
-            import yaml
+            from ..fileio import parse_yaml
 
-            data = yaml.safe_load(text)
+            data = parse_yaml(text)  # no aliases: a small file cannot expand without bound
     except Exception as exc:  # yaml and json raise several types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ArchDefError(f"definition file '{path}' is not valid YAML/JSON ({first})")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -218,20 +219,80 @@ class LatencyTable:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "LatencyTable":
-        try:
-            with open(path) as handle:
-                data = json.load(handle)
-            calibration = data.get("calibration") or {}  # tables saved before calibrations existed: exact sums
-            return cls(data["runtime"], int(data["threads"]), data.get("host_cpu", ""), float(data["overhead_ms"]),
-                       {k: float(v) for k, v in data["entries"].items()},
-                       Calibration(float(calibration.get("scale", 1.0)), float(calibration.get("shift_ms", 0.0)),
-                                   int(calibration.get("networks", 0)), float(calibration.get("min_block_sum_ms", 0.0))))
-        except FileNotFoundError:
-            raise LatencyLookupError(f"latency table '{path}' does not exist; build one with --build-lut") from None
-        except MobileZooError as exc:
-            raise LatencyLookupError(f"'{path}': {exc}") from None
-        except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
-            raise LatencyLookupError(f"'{path}' is not a latency table ({type(exc).__name__}: {exc})") from None
+        """Read a table saved by :meth:`save`; every field is checked (type, finite, in range) so a hostile or
+        damaged file is a one-line error naming the file and the field, never a NaN or negative prediction."""
+        from ..fileio import read_json_file
+
+        if not os.path.lexists(path):
+            raise LatencyLookupError(f"latency table '{path}' does not exist; build one with --build-lut")
+        data = read_json_file(path, "latency table", LatencyLookupError)
+        fields = _TableFields(path, data)
+        calibration = fields.mapping("calibration", optional=True)  # tables saved before calibrations: exact sums
+        table = cls(fields.text("runtime"), fields.count("threads", 1, 1024), fields.text("host_cpu", optional=True),
+                    fields.number("overhead_ms", 0.0, MAX_TABLE_MS),
+                    {key: fields.number(f"entries.{key}", 0.0, MAX_TABLE_MS, value)
+                     for key, value in fields.mapping("entries").items()},
+                    Calibration(fields.number("calibration.scale", 1e-3, 1e3, calibration.get("scale", 1.0)),
+                                fields.number("calibration.shift_ms", -MAX_TABLE_MS, MAX_TABLE_MS, calibration.get("shift_ms", 0.0)),
+                                fields.count("calibration.networks", 0, 10**6, calibration.get("networks", 0)),
+                                fields.number("calibration.min_block_sum_ms", 0.0, MAX_TABLE_MS,
+                                              calibration.get("min_block_sum_ms", 0.0))))
+        return table
+
+
+#: no block or network of a phone model takes longer than this (ms); larger values are damage, not data
+MAX_TABLE_MS = 1e6
+
+
+class _TableFields:
+    """Typed reads of a latency table's JSON with one-line errors naming the file and the field."""
+
+    _MISSING = object()
+
+    def __init__(self, path: str | os.PathLike, data: Any) -> None:
+        self.path, self.data = path, data
+        if not isinstance(data, dict):
+            self.fail("top level", f"must be a JSON object, got {type(data).__name__}")
+
+    def fail(self, field: str, problem: str) -> None:
+        raise LatencyLookupError(f"latency table '{self.path}': {field} {problem}; rebuild it with --build-lut")
+
+    def _get(self, key: str, value: Any, optional: bool = False) -> Any:
+        if value is self._MISSING:
+            value = self.data.get(key, self._MISSING)
+        if value is self._MISSING and not optional:
+            self.fail(key, "is missing")
+        return value
+
+    def text(self, key: str, optional: bool = False) -> str:
+        value = self._get(key, self._MISSING, optional)
+        if value is self._MISSING:
+            return ""
+        if not isinstance(value, str) or len(value) > 1000:
+            self.fail(key, f"must be a short text, got {type(value).__name__}")
+        return value
+
+    def mapping(self, key: str, optional: bool = False) -> dict[str, Any]:
+        value = self._get(key, self._MISSING, optional)
+        if value is self._MISSING or (optional and value is None):
+            return {}
+        if not isinstance(value, dict):
+            self.fail(key, f"must be an object, got {type(value).__name__}")
+        return value
+
+    def number(self, key: str, low: float, high: float, value: Any = _MISSING) -> float:
+        value = self._get(key, value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.fail(key, f"must be a finite number, got {value!r}"[:200])
+        if not low <= value <= high:
+            self.fail(key, f"must be in [{low:g}, {high:g}], got {value!r}")
+        return float(value)
+
+    def count(self, key: str, low: int, high: int, value: Any = _MISSING) -> int:
+        value = self._get(key, value)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.fail(key, f"must be a whole number in [{low}, {high}], got {value!r}"[:200])
+        return value
 
 
 def spearman(a: Iterable[float], b: Iterable[float]) -> float:

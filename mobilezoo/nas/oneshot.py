@@ -73,16 +73,17 @@ class OneShotEvaluator:
         from ..data.fashion_mnist import TensorImageSet, fmnist_cfg, load_fashion_mnist
         from ..registry import default_cfg
 
+        from .search import read_search_checkpoint
+
         path = Path(checkpoint)
+        if not path.exists():
+            raise InvalidInputError(f"supernet checkpoint '{path}' does not exist; train one with "
+                                    "`mobilezoo search dmasking --config SPACE ... --out DIR` (DIR/search.pt)")
+        state, config = read_search_checkpoint(path)  # safe reader: no zip bomb, no FIFO, no foreign layout
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            config = json.loads(state["config"])
             net = MaskedSupernet(space, int(config["num_classes"]))
             net.load_state_dict(state["net"])
-        except FileNotFoundError:
-            raise InvalidInputError(f"supernet checkpoint '{path}' does not exist; train one with "
-                                    "`mobilezoo search dmasking --config SPACE ... --out DIR` (DIR/search.pt)") from None
-        except Exception as exc:  # a corrupt or foreign checkpoint is never trusted
+        except Exception as exc:  # a checkpoint of another space is never trusted
             raise InvalidInputError(f"'{path}' is not a supernet of space '{space.name}' ({type(exc).__name__}); "
                                     "pass the search.pt of a dmasking search over the same space") from None
         start = int(config["limit_train"])  # the search trained on the first limit_train images
@@ -131,11 +132,21 @@ class SpaceSearchResult:
 
 def search_space_file(space: SearchSpace, searcher: Searcher, evaluate: Callable[[Arch], float], latency: CostTables,
                       evaluations: int, out_dir: str | Path, name: str, budget_ms: float,
-                      progress: Callable[[Evaluation], None] | None = None) -> SpaceSearchResult:
-    """Run ``searcher`` for ``evaluations``; write history.jsonl and the best network's definition (best.yaml)."""
+                      progress: Callable[[Evaluation], None] | None = None, resume: bool = False,
+                      settings: dict[str, Any] | None = None) -> SpaceSearchResult:
+    """Run ``searcher`` for ``evaluations``; write history.jsonl and the best network's definition (best.yaml).
+
+    Every evaluation is appended to ``evaluations.jsonl`` as it finishes; ``resume`` continues from that log
+    exactly (:class:`~mobilezoo.nas.evaluation_log.EvaluationLog`). ``settings`` (what must match to resume)
+    default to the searcher's algorithm and seed, the space and the budget."""
+    from .evaluation_log import EvaluationLog
+
     out = ensure_writable_dir(out_dir, "--out")
     started = time.perf_counter()
-    result = run_search(searcher, evaluate, evaluations, progress=progress)
+    settings = {"algorithm": searcher.algorithm, "seed": searcher.seed, "space": space.name, "budget_ms": budget_ms,
+                **(settings or {})}
+    log = EvaluationLog(out, settings, resume)
+    result = run_search(searcher, log.replaying(evaluate), evaluations, progress=progress)
     rows = []
     for index, evaluation in enumerate(result.history):
         choice = choice_of(space, evaluation.arch)

@@ -17,6 +17,7 @@ JSON line (losses, expected cost, temperature, the argmax architecture and its e
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -106,6 +107,27 @@ def _data(config: SearchConfig, space: SearchSpace):
     return torch.utils.data.Subset(data, order[:cut]), torch.utils.data.Subset(data, order[cut:])
 
 
+def read_search_checkpoint(path: str | Path, needs: tuple[str, ...] = ("net",)) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A search's ``search.pt`` and its recorded config, read through the zoo's safe reader (weights only, no
+    compressed records, regular files only); anything else (a plain state dict, a training checkpoint, a
+    corrupt file) is a one-line error naming the file."""
+    from ..errors import CheckpointError
+    from ..weights.loading import read_checkpoint
+
+    try:
+        state = read_checkpoint(path)
+    except CheckpointError as exc:
+        raise InvalidInputError(f"cannot read the search checkpoint: {exc}") from None
+    config = None
+    if isinstance(state, dict) and isinstance(state.get("config"), str):
+        with contextlib.suppress(ValueError):
+            config = json.loads(state["config"])
+    if not isinstance(config, dict) or not all(isinstance(state.get(key), dict) for key in needs):
+        raise InvalidInputError(f"'{path}' is not the search.pt of a `mobilezoo search dmasking` run (no "
+                                f"{', '.join(('config',) + needs)}); pass a search's own checkpoint")
+    return state, config
+
+
 class DMaskingSearch:
     """One search: ``run()`` trains (or resumes) to ``config.epochs`` and writes the derived definition."""
 
@@ -151,11 +173,7 @@ class DMaskingSearch:
 
     def load(self) -> None:
         path = self.out / CHECKPOINT
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # a corrupt checkpoint is never trusted
-            raise InvalidInputError(f"cannot resume from '{path}' ({type(exc).__name__}); remove it to start over") from None
-        recorded = json.loads(state["config"])
+        state, recorded = read_search_checkpoint(path, ("net", "weight_opt"))
         mine = dataclasses.asdict(self.config)
         changed = [k for k in mine if k not in ("epochs", "threads") and recorded.get(k) != mine[k]]
         if changed:

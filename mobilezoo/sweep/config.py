@@ -20,14 +20,18 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..designspace.complexity import ComplexityRange
 from ..errors import InvalidInputError
+from ..inputs import MAX_THREADS
 from ..train.config import TrainConfig
 
+#: at most this many sampled trials per space (each is a training; the file is refused before anything samples)
+MAX_SAMPLES = 10_000
 #: recipe keys a sweep sets itself, per trial
 TRIAL_OWNED = ("model", "model_kwargs", "seed", "out_dir", "threads")
 
@@ -86,29 +90,44 @@ class SweepConfig:
         _check_keys("sweep config", data, [f.name for f in dataclasses.fields(cls)])
         if not isinstance(data.get("name"), str) or not data["name"].strip():
             raise InvalidInputError("a sweep config needs a name: <text>")
-        spaces = data.get("spaces", ())
-        spaces = (spaces,) if isinstance(spaces, str) else tuple(spaces)
+        spaces = data.get("spaces", ()) or ()
+        spaces = (spaces,) if isinstance(spaces, str) else spaces
+        if not isinstance(spaces, (list, tuple)) or not all(isinstance(s, str) for s in spaces):
+            raise InvalidInputError(f"spaces must be a design-space name or a list of names, got {spaces!r}"[:200])
+        spaces = tuple(spaces)
         for space in spaces:
             get_space(space)  # unknown space: one-line error with the closest name
-        for key in ("samples", "seed", "threads_per_trial"):
+        for key, low, high in (("samples", 0, MAX_SAMPLES), ("seed", 0, 2**63 - 1), ("threads_per_trial", 1, MAX_THREADS)):
             value = data.get(key, 0 if key != "threads_per_trial" else 1)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if key == "threads_per_trial" else 0):
-                raise InvalidInputError(f"{key} must be a whole number >= {1 if key == 'threads_per_trial' else 0}, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise InvalidInputError(f"{key} must be a whole number in [{low}, {high}], got {value!r}"[:200])
         if spaces and not data.get("samples"):
             raise InvalidInputError("spaces are given but samples is 0; set samples: <trials per space>")
-        complexity = data.get("complexity", ())
-        complexity = [complexity] if isinstance(complexity, dict) else list(complexity)
+        complexity = data.get("complexity", ()) or ()
+        complexity = [complexity] if isinstance(complexity, dict) else complexity
+        if not isinstance(complexity, (list, tuple)):
+            raise InvalidInputError(f"complexity must be a list of {{metric, low, high}} ranges, got {complexity!r}"[:200])
         ranges = []
         for item in complexity:
             _check_keys("complexity", item, ["metric", "low", "high"])
-            ranges.append(ComplexityRange(item.get("metric", "params"), float(item.get("low", 0)), float(item["high"])))
+            if "high" not in item:
+                raise InvalidInputError(f"complexity range {item} needs a high: <number> (low defaults to 0)"[:200])
+            ranges.append(ComplexityRange(str(item.get("metric", "params")), _number(item, "low", 0.0),
+                                          _number(item, "high")))
         recipe = data.get("recipe", {}) or {}
         _check_recipe(recipe, "recipe")
         trials = []
-        for item in data.get("trials", ()) or ():
+        items = data.get("trials", ()) or ()
+        if not isinstance(items, (list, tuple)):
+            raise InvalidInputError(f"trials must be a list of {{id, model, ...}} mappings, got {type(items).__name__}")
+        for item in items:
             _check_keys("trial", item, [f.name for f in dataclasses.fields(ExplicitTrial)])
             if "id" not in item or "model" not in item:
-                raise InvalidInputError(f"each explicit trial needs an id and a model, got {item}")
+                raise InvalidInputError(f"each explicit trial needs an id and a model, got {item}"[:200])
+            for key in ("model_kwargs", "recipe"):
+                if not isinstance(item.get(key, {}), dict):
+                    raise InvalidInputError(f"trial '{item['id']}': {key} must be a mapping, got "
+                                            f"{type(item[key]).__name__}")
             _check_recipe({**recipe, **item.get("recipe", {})}, f"trial '{item['id']}' recipe")
             trials.append(ExplicitTrial(str(item["id"]), str(item["model"]), dict(item.get("model_kwargs", {})),
                                         dict(item.get("recipe", {}))))
@@ -133,6 +152,14 @@ class SweepConfig:
         data.pop("samples")
         data.pop("keep_checkpoints")
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _number(item: dict[str, Any], key: str, default: float | None = None) -> float:
+    """A finite number from a complexity range; a one-line error naming the field otherwise."""
+    value = item.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidInputError(f"complexity {key} must be a finite number, got {value!r}"[:200])
+    return float(value)
 
 
 def _check_recipe(recipe: dict[str, Any], kind: str) -> None:

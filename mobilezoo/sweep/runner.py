@@ -58,6 +58,14 @@ def check_reachable(address: str, timeout: float = 3.0) -> None:
                                 "`ray start --head` or drop --address to run on a local Ray") from None
 
 
+def check_local_cpus(threads_per_trial: int) -> None:
+    """A local Ray would accept trials wider than the machine and never start one: refuse them up front."""
+    cpus = os.cpu_count() or 1
+    if threads_per_trial > cpus:
+        raise InvalidInputError(f"threads_per_trial {threads_per_trial} is more than this machine's {cpus} CPUs; "
+                                f"lower it to at most {cpus}, or run on a cluster with --address")
+
+
 def connect(address: str | None, workers: int, threads_per_trial: int) -> None:
     """Start a local Ray sized for ``workers`` parallel trials, or join the cluster at ``address``."""
     ray = _require_ray()
@@ -73,9 +81,15 @@ def connect(address: str | None, workers: int, threads_per_trial: int) -> None:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InvalidInputError(f"cannot join the Ray cluster at '{address}' ({first[:200]}); "
                                     "check the address or drop --address to run locally") from None
+        largest = max((node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0)
+        if threads_per_trial > largest:  # no node could ever run a trial: say so instead of waiting forever
+            ray.shutdown()
+            raise InvalidInputError(f"threads_per_trial {threads_per_trial} is more than any node of the cluster "
+                                    f"at '{address}' has ({largest:g} CPUs); lower it or add a larger node")
         return
     # a local instance: just enough CPUs for the requested parallelism, a small object store (trials return
     # small records), no dashboard
+    check_local_cpus(threads_per_trial)
     ray.init(num_cpus=workers * threads_per_trial, object_store_memory=80 * 1024**2, **kwargs)
 
 
@@ -90,6 +104,8 @@ def run_sweep(config: SweepConfig, out_dir: str | os.PathLike, address: str | No
 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidInputError(f"--workers must be a whole number >= 1, got {workers!r}")
+    if not address or address == "local":
+        check_local_cpus(config.threads_per_trial)  # before the folder is claimed
     store = ResultStore(out_dir)
     trials = make_trials(config)
     store.claim(config, [t.id for t in trials])

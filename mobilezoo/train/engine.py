@@ -231,12 +231,11 @@ class Trainer:
 
     def load_checkpoint(self, path: Path) -> None:
         """Restore everything :meth:`state` saved; a checkpoint of another run is a one-line error."""
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as exc:
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            raise CheckpointError(f"cannot resume from '{path}' ({reason}); delete it to start over, or restore it") from None
-        if not isinstance(state, dict) or not {"model", "optimizer", "epoch", "config"} <= set(state):
+        try:  # the safe reader: weights only, no compressed records (zip bombs), regular files only (no FIFO hang)
+            state = read_training_checkpoint(path)
+        except CheckpointError as exc:
+            raise CheckpointError(f"cannot resume: {exc}; or delete it to start over") from None
+        if not {"optimizer", "epoch", "config"} <= set(state):
             raise CheckpointError(f"'{path}' is not a mobilezoo training checkpoint; delete it to start over")
         saved = state["config"] if isinstance(state["config"], dict) else {}
         for key, before, now in self._differences(saved, STATE_SHAPING):

@@ -28,6 +28,7 @@ import re
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -85,16 +86,24 @@ def _record_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def record_hash(path: Path, digest: str) -> None:
+def record_hash(path: Path, digest: str, also: Sequence[str] = ()) -> None:
+    """Record ``digest`` (and, while a file is being swapped, the hashes in ``also``) as trusted for ``path``."""
     with atomic_path(_record_path(path)) as temporary:
-        temporary.write_text(digest + "\n")
+        temporary.write_text("".join(f"{d}\n" for d in dict.fromkeys([digest, *also])))
 
 
-def _recorded_hash(path: Path) -> str | None:
+def record_before_swap(path: Path, digest: str) -> None:
+    """Before a new file is renamed onto ``path``: trust the new hash *and* the old one. A kill before, during
+    or after the rename then leaves a file whose hash is recorded (the old pair or the new pair, never a
+    mismatch that would discard both); :func:`record_hash` with the new hash alone closes the swap."""
+    record_hash(path, digest, _recorded_hashes(path) if path.is_file() else ())
+
+
+def _recorded_hashes(path: Path) -> list[str]:
     try:
-        return _record_path(path).read_text().strip() or None
+        return [line.strip() for line in _record_path(path).read_text().splitlines() if line.strip()]
     except OSError:
-        return None
+        return []
 
 
 def _discard(path: Path) -> None:
@@ -117,11 +126,11 @@ def hash_problem(weight: WeightEntry, digest: str) -> str | None:
 def verify_cached(path: Path, weight: WeightEntry) -> None:
     """Check a file this hub wrote; delete it (and its hash record) when it is not trustworthy."""
     digest = sha256_of(path)
-    recorded = _recorded_hash(path)
+    recorded = _recorded_hashes(path)
     problem = hash_problem(weight, digest)
-    if problem is None and recorded is None:
+    if problem is None and not recorded:
         problem = "no hash was recorded for it (it was not written whole by mobilezoo)"
-    elif problem is None and digest != recorded:
+    elif problem is None and digest not in recorded:
         problem = "its sha256 differs from the one recorded when it was downloaded"
     if problem:
         _discard(path)
@@ -151,7 +160,8 @@ def download(url: str, target: Path, weight: WeightEntry, progress: bool = True,
                 problem = hash_problem(weight, digest)
                 if problem:
                     raise CheckpointError(f"download of {url} does not match its sha256 ({problem}); nothing was kept")
-                record_hash(target, digest)  # recorded first: a file without its record is never trusted
+                record_before_swap(target, digest)  # recorded first: a file without its record is never trusted
+            record_hash(target, digest)
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise CheckpointError(f"cannot download {url} ({reason}); download it by hand and run "
@@ -171,7 +181,7 @@ def locate(entry: ModelEntry, tag: str, allow_download: bool = True) -> Path:
         return path
     imported = imported_path(entry, tag)
     if imported.is_file():
-        if sha256_of(imported) != _recorded_hash(imported):
+        if sha256_of(imported) not in _recorded_hashes(imported):
             _discard(imported)
             raise CheckpointError(f"imported weights '{imported.name}' changed since they were imported and were deleted; "
                                   f"import them again with `mobilezoo weights import FILE --model {entry.name}.{tag}`")

@@ -16,7 +16,7 @@ from ..errors import CheckpointError
 from ..factory import create_model
 from ..fileio import atomic_path, check_regular_file, file_lock, sha256_of
 from ..registry import resolve
-from .hub import record_hash, hash_problem, imported_path
+from .hub import hash_problem, imported_path, record_before_swap, record_hash
 from .loading import load_state_dict_strict, read_checkpoint
 
 
@@ -38,5 +38,6 @@ def import_weights(source: str | os.PathLike, name: str) -> Path:
         with atomic_path(target) as temporary:
             save_file(state, str(temporary), metadata={"source": source.name, "model": f"{entry.name}.{tag}"})
             digest = sha256_of(temporary)
-            record_hash(target, digest)  # before the rename: an imported file without its record is discarded
+            record_before_swap(target, digest)  # both hashes trusted while the file is swapped: a kill loses neither
+        record_hash(target, digest)  # the swap is done: only the new file is trusted
     return target
