@@ -76,6 +76,20 @@ def files(tmp_path_factory):
     os.mkfifo(root / "fifo_search" / "search.pt")
     torch.save({"weight": torch.zeros(3)}, root / "plain_search" / "search.pt")  # a plain state dict
     torch.save({"model": {"w": torch.zeros(1)}, "config": {"model": "x"}, "epoch": 1}, root / "training.pt")
+    # training checkpoints tampered with: a changed shape, no model, a model that is text, foreign model_kwargs
+    import mobilezoo
+
+    tiny = os.path.join(REPO_ROOT, "configs", "models", "fbnet_tiny_example.yaml")
+    weights = mobilezoo.create_model(tiny, num_classes=10).state_dict()
+    first = next(iter(weights))
+    for name, state in (
+        ("shape", {"model": {**weights, first: torch.zeros(3, 3)}, "config": {"model": tiny}}),
+        ("no_model", {"config": {"model": tiny}}),
+        ("text_model", {"model": "weights", "config": {"model": tiny}}),
+        ("kwargs", {"model": weights, "config": {"model": tiny, "model_kwargs": {"nonsense": 5}}}),
+        ("list_kwargs", {"model": weights, "config": {"model": tiny, "model_kwargs": [1, 2]}}),
+    ):
+        torch.save({**state, "epoch": 1}, root / f"tampered_{name}.pt")
     os.mkfifo(root / "fifo.json")
     # latency tables: wrong top level, non-finite, negative and absurd entries, too large
     (root / "list.json").write_text("[1, 2]")
@@ -119,6 +133,11 @@ def _cases(f: dict) -> list[tuple[str, list[str], str]]:
     dmasking = ["search", "dmasking", "--config", SPACE, "--target-mflops", "1", "--epochs", "1"]
     space = ["search", "lanas", "--space", str(root / "tiny.yaml"), "--lut", str(root / "tiny_lut.json"),
              "--budget-ms", "1000", "--evaluations", "2", "--eval-images", "16", "--out", str(root / "lanas_out")]
+
+    def evaluate(name: str) -> list[str]:
+        return ["evaluate", str(root / f"tampered_{name}.pt"), "--protocol", "knn", "--limit-train", "64",
+                "--limit-eval", "32"]
+
     cases = [
         ("--png onto a FIFO", graph + ["--png", str(root / "fifo.png")], "not a regular file"),
         ("--png onto a folder", graph + ["--png", str(root / "folder.png")], "is a folder"),
@@ -137,6 +156,11 @@ def _cases(f: dict) -> list[tuple[str, list[str], str]]:
         ("--supernet a FIFO", space + ["--supernet", str(root / "fifo_search" / "search.pt")], "not a regular file"),
         ("--supernet a plain state dict", space + ["--supernet", str(root / "plain_search" / "search.pt")], "search.pt"),
         ("--supernet a training checkpoint", space + ["--supernet", str(root / "training.pt")], "search.pt"),
+        ("evaluate a changed shape", evaluate("shape"), "size mismatch"),
+        ("evaluate without a model", evaluate("no_model"), "not a mobilezoo training checkpoint"),
+        ("evaluate a model that is text", evaluate("text_model"), "not a state dict of tensors"),
+        ("evaluate foreign model_kwargs", evaluate("kwargs"), "does not take"),
+        ("evaluate model_kwargs as a list", evaluate("list_kwargs"), "model_kwargs are not a mapping"),
         ("evaluate --epochs 0", ["evaluate", "fbnetv2_f1", "--epochs", "0"], "--epochs"),
         ("evaluate --epochs -5", ["evaluate", "fbnetv2_f1", "--epochs", "-5"], "--epochs"),
         ("dmasking --arch-lr nan", dmasking + ["--arch-lr", "nan", "--out", str(root / "o")], "--arch-lr"),

@@ -49,14 +49,22 @@ def _from_checkpoint(path: Path) -> LoadedBackbone:
         prefix = ""
     backbone_state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
     kwargs = dict(config.get("model_kwargs") or {})
-    model = create_model(config["model"], num_classes=0, **kwargs)
+    try:
+        model = create_model(config["model"], num_classes=0, **kwargs)
+    except TypeError as exc:  # a tampered or foreign config: keyword arguments the builder does not take
+        raise CheckpointError(f"'{path}' records model_kwargs {kwargs} that {config['model']} does not take "
+                              f"({str(exc).splitlines()[0][:120]}); pass a run's own last.pt") from None
     model.reset_classifier(0)
     own = model.state_dict()
     backbone_state = {k: v for k, v in backbone_state.items() if k in own}  # drop the training head
     missing = sorted(set(own) - set(backbone_state))
     if missing:
         raise CheckpointError(f"'{path}' lacks {len(missing)} backbone tensors of {config['model']} (e.g. {missing[0]})")
-    model.load_state_dict(backbone_state)
+    try:
+        model.load_state_dict(backbone_state)
+    except RuntimeError as exc:
+        detail = next((line.strip() for line in str(exc).splitlines() if "size mismatch" in line), str(exc).splitlines()[0])
+        raise CheckpointError(f"'{path}' does not fit {config['model']} ({detail[:200]}); pass a run's own last.pt") from None
     model.pretrained_cfg = model.pretrained_cfg.replace(weights=f"{path} (epoch {state.get('epoch')})")
     return LoadedBackbone(model, f"{path} (epoch {state.get('epoch')}, {config.get('method', 'supervised')})",
                           config["model"], kwargs, config)

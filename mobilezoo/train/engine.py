@@ -42,6 +42,13 @@ def read_training_checkpoint(path: str | Path) -> dict[str, Any]:
     state = read_checkpoint(path)
     if not isinstance(state, dict) or not isinstance(state.get("config"), dict) or "model" not in state:
         raise CheckpointError(f"'{path}' is not a mobilezoo training checkpoint (no model and config); pass a run's {CHECKPOINT}")
+    weights, config = state["model"], state["config"]
+    if not isinstance(weights, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                for k, v in weights.items()):
+        raise CheckpointError(f"'{path}': its model is not a state dict of tensors; pass a run's own {CHECKPOINT}")
+    if not isinstance(config.get("model"), str) or not isinstance(config.get("model_kwargs") or {}, dict):
+        raise CheckpointError(f"'{path}': its config has no model name or its model_kwargs are not a mapping; "
+                              f"pass a run's own {CHECKPOINT}")
     return state
 
 
