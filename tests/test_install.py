@@ -84,10 +84,13 @@ def test_the_wheel_holds_every_module_config_and_packaged_weight(installed):
     weights = {p.relative_to(REPO_ROOT).as_posix() for p in (package / "weights" / "files").iterdir()}
     assert weights and not weights - names
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
-    requires = [line for line in zipfile.ZipFile(installed.wheel).read(metadata).decode().splitlines()
-                if line.startswith("Requires-Dist: torch")]
+    lines = zipfile.ZipFile(installed.wheel).read(metadata).decode().splitlines()
+    requires = [line for line in lines if line.startswith("Requires-Dist: torch")]
     # ranges, not pins: pip keeps a user's working torch
     assert requires and all("==" not in line and "<" in line for line in requires), requires
+    # nothing but torch itself may bring CUDA: with the CPU index, no extra asks for it again
+    assert not [line for line in lines if line.startswith("Requires-Dist:")
+                and any(word in line.lower() for word in ("nvidia", "cuda", "triton"))]
 
 
 def test_the_installed_copy_is_the_one_that_runs(installed):

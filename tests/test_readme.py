@@ -4,14 +4,11 @@ typed config's."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
-from typing import Iterator
-
 import pytest
 
-from mobilezoo.cli.main import build_parser
+from mobilezoo.cli.main import build_parser, iter_verbs
 from mobilezoo.train.config import TrainConfig
 
 from .conftest import REPO_ROOT
@@ -32,15 +29,6 @@ def test_readme_python_block_runs(index, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out  # the examples print what they show
 
 
-def _verbs(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not subs:
-        yield path, parser
-        return
-    for name, sub in subs[0].choices.items():
-        yield from _verbs(sub, path + (name,))
-
-
 def _synopsis() -> dict[str, str]:
     """The README's command-line block: per verb, its synopsis lines (comments dropped)."""
     block = re.search(r"## Command line\n\n```\n(.*?)```", README, re.S).group(1)
@@ -57,12 +45,12 @@ def _synopsis() -> dict[str, str]:
 def test_readme_synopsis_names_every_option_of_every_verb():
     synopsis = _synopsis()
     missing = []
-    for path, parser in _verbs(build_parser()):
+    for path, parser in iter_verbs(build_parser()):
         text = synopsis.get(path[0], "")
         options = [o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"]
         missing += [f"{' '.join(path)} {o}" for o in options if not re.search(re.escape(o) + r"(?![\w-])", text)]
     assert not missing, missing
-    assert {path[0] for path, _ in _verbs(build_parser())} == set(synopsis)
+    assert {path[0] for path, _ in iter_verbs(build_parser())} == set(synopsis)
 
 
 def test_readme_lists_every_training_option_with_its_default():

@@ -220,18 +220,10 @@ def test_search_resume_refuses_a_zip_bomb_a_fifo_or_a_foreign_search_pt(files, f
 def test_every_numeric_option_is_range_checked_when_parsed():
     import argparse
 
-    from mobilezoo.cli.main import build_parser
+    from mobilezoo.cli.main import build_parser, iter_verbs
     from mobilezoo.cli.numbers import Count, Real
 
-    def verbs(parser, path=()):
-        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-        if not subs:
-            yield path, parser
-            return
-        for name, sub in subs[0].choices.items():
-            yield from verbs(sub, path + (name,))
-
-    unchecked = [f"{' '.join(path)} {action.option_strings}" for path, parser in verbs(build_parser())
+    unchecked = [f"{' '.join(path)} {action.option_strings}" for path, parser in iter_verbs(build_parser())
                  for action in parser._actions if action.type in (int, float)]
     assert not unchecked, unchecked
     assert Count(1, 5)("5") == 5 and Real(0, 1, open_low=True)("1") == 1.0

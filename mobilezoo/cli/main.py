@@ -10,7 +10,7 @@ import difflib
 import errno
 import sys
 import warnings
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from ..errors import MobileZooError
 from . import commands
@@ -50,6 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     for register in commands.REGISTRARS:
         register(verbs)
     return parser
+
+
+def iter_verbs(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """(path, parser) of every leaf verb: ``(("search", "lanas"), <parser>)``, ...; the README and tests walk it."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path, parser
+        return
+    for name, sub in subs[0].choices.items():
+        yield from iter_verbs(sub, path + (name,))
 
 
 def verb_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
