@@ -77,7 +77,7 @@ def test_table_prediction_counts_the_overhead_once(tmp_path):
     table.save(path)
     assert LatencyTable.load(path).entries == table.entries
     path.write_text("{not json")
-    with pytest.raises(LatencyLookupError, match="is not a latency table"):
+    with pytest.raises(LatencyLookupError, match="is not valid JSON"):
         LatencyTable.load(path)
 
 

@@ -156,11 +156,17 @@ def test_progress_lines_reach_logs_and_normal_output_has_no_warnings(tmp_path):
      "mobilezoo search lanas"),
     (["sweep", "analyze", "x", "--out", "y", "--ranges", "1", "2"], "--ranges", "--range", "mobilezoo sweep analyze"),
 ])
-def test_an_unknown_option_under_a_verb_suggests_the_spelling_and_that_verbs_help(argv, wrong, right, verb):
-    proc = subprocess.run([sys.executable, "-m", "mobilezoo", *argv], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
-    assert f"unrecognized option '{wrong}'; did you mean '{right}'?" in proc.stderr
-    assert proc.stderr.startswith(f"{verb}: error:") and f"(see '{verb} --help')" in proc.stderr
+def test_an_unknown_option_under_a_verb_suggests_the_spelling_and_that_verbs_help(argv, wrong, right, verb, capsys):
+    if verb == "mobilezoo bench":  # once through the console script itself
+        proc = subprocess.run([sys.executable, "-m", "mobilezoo", *argv], capture_output=True, text=True, timeout=120)
+        code, err = proc.returncode, proc.stderr
+    else:
+        with pytest.raises(SystemExit) as stopped:
+            main(argv)
+        code, err = stopped.value.code, capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"unrecognized option '{wrong}'; did you mean '{right}'?" in err
+    assert err.startswith(f"{verb}: error:") and f"(see '{verb} --help')" in err
 
 
 def test_list_pretrained_names_the_architecture_on_every_row(capsys):

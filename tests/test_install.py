@@ -155,17 +155,17 @@ def test_installed_torch_hub_entry_points(installed):
     assert result.stdout.split() == ["FBNetPooledHead", "7", "fbnetv2_f1.fmnist"]  # packaged weights by tag, offline
 
 
-def test_non_editable_install_runs_the_android_bundle(installed):
+def test_non_editable_install_runs_an_export_profile_shipped_in_the_package(installed):
     tiny = os.path.join(REPO_ROOT, "configs", "models", "fbnet_tiny_example.yaml")
     bundle = installed.root / "bundle"
-    result = subprocess.run([installed.python, os.path.join(REPO_ROOT, "export", "run.py"), "--profile", "android",
+    # the server profile (ONNX fp32 + int8) keeps this quick; the android profile is exported in test_export
+    result = subprocess.run([installed.python, os.path.join(REPO_ROOT, "export", "run.py"), "--profile", "server",
                              "--models", tiny, "--out", str(bundle)], cwd=installed.work, env=installed.env,
                             capture_output=True, text=True, timeout=900)
-    have_runtimes = all(importlib.util.find_spec(p) for p in ("executorch", "litert_torch", "ai_edge_litert"))
-    if have_runtimes:
+    if importlib.util.find_spec("onnxruntime"):
         assert result.returncode == 0, result.stderr[-2000:]
         formats = sorted(a["format"] + ("_int8" if a["precision"] == "int8" else "")
                          for a in json.loads((bundle / "manifest.json").read_text())["artifacts"])
-        assert formats == ["executorch", "executorch_int8", "ptl", "tflite"]
+        assert formats == ["onnx", "onnx_int8"]
     else:  # the profile was found inside the installed package; the missing runtime is named with its pip extra
-        assert result.returncode == 2 and "pip install 'mobilezoo[executorch]'" in result.stderr, result.stderr[-2000:]
+        assert result.returncode == 2 and "pip install 'mobilezoo[onnx]'" in result.stderr, result.stderr[-2000:]
