@@ -207,6 +207,17 @@ def test_a_partial_last_line_is_dropped_and_duplicates_collapse(tmp_path):
     assert [json.loads(line)["id"] for line in store.path.read_text().splitlines()] == ["a", "b"]
 
 
+
+def test_a_whole_last_record_without_its_newline_is_repaired_not_appended_onto(tmp_path):
+    store = ResultStore(tmp_path)
+    store.append({"id": "a", "status": "ok", "error": 1.0})
+    with open(store.path, "ab") as handle:
+        handle.write(b'{"id": "b", "status": "ok", "error": 2.0}')  # killed between the record and its newline
+    assert sorted(store.records(repair=True)) == ["a", "b"]  # kept: the trial finished
+    store.append({"id": "c", "status": "ok", "error": 3.0})  # would have glued onto b's line
+    assert [json.loads(line)["id"] for line in store.path.read_text().splitlines()] == ["a", "b", "c"]
+
+
 # --- a real sweep on a local Ray -------------------------------------------------------------------
 
 SWEEP = """name: tiny

@@ -81,6 +81,10 @@ class ResultStore:
         if repair and good_end < len(raw) and raw[good_end:].strip():
             with atomic_path(self.path) as temporary:
                 temporary.write_bytes(raw[:good_end])
+        elif repair and raw and good_end == len(raw) and not raw.endswith(b"\n"):
+            # a whole last record whose newline a kill cut off: an append would glue the next record onto it
+            with atomic_path(self.path) as temporary:
+                temporary.write_bytes(raw + b"\n")
         return found
 
     def append(self, record: dict[str, Any]) -> None:
