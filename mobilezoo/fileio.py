@@ -227,18 +227,30 @@ def scratch_path(target: str | os.PathLike) -> Iterator[Path]:
 LOW_SPACE_BYTES = 1 << 20
 
 
-def out_of_space(exc: BaseException, folder: str | os.PathLike) -> bool:
-    """Whether a failed write ran out of space: ENOSPC anywhere in its chain, or (torch.save reports a full disk
-    as a bare iostream RuntimeError) less than ``LOW_SPACE_BYTES`` left on the folder's filesystem."""
+#: the errors a write that ran out of room raises (no space, over quota, over the file-size limit)
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def no_room_error(exc: BaseException) -> OSError | None:
+    """The OSError in ``exc``'s chain (causes and contexts) that says a write ran out of room, if any."""
     chain, seen = [exc], set()
     while chain:
         error = chain.pop()
         if error is None or id(error) in seen:
             continue
         seen.add(id(error))
-        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
+        if isinstance(error, OSError) and error.errno in NO_ROOM:
+            return error
         chain += [error.__cause__, error.__context__]
+    return None
+
+
+def out_of_space(exc: BaseException, folder: str | os.PathLike) -> bool:
+    """Whether a failed write ran out of space: :func:`no_room_error` finds it in the chain, or (torch.save
+    reports a full disk as a bare iostream RuntimeError) less than ``LOW_SPACE_BYTES`` is left on the folder's
+    filesystem."""
+    if no_room_error(exc) is not None:
+        return True
     try:
         return shutil.disk_usage(folder).free < LOW_SPACE_BYTES
     except OSError:

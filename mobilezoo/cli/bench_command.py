@@ -38,14 +38,10 @@ def run_bench(args: argparse.Namespace) -> int:
     from ..bench.runtimes import benchmark
     from ..export.formats import RUNTIMES
     from ..errors import InvalidInputError
-    from ..inputs import MAX_BATCH, MAX_ITERS, MAX_THREADS, check_count, resolve_input_shape
+    from ..inputs import resolve_input_shape
     from ..profile import profile_model
     from ..progress import status
 
-    check_count(args.threads, "--threads", 1, MAX_THREADS)
-    check_count(args.batch, "--batch", 1, MAX_BATCH)
-    check_count(args.iters, "--iters", 1, MAX_ITERS)
-    check_count(args.warmup, "--warmup", 0, MAX_ITERS)
     runtimes = list(RUNTIMES) if args.runtime == "all" else [r.strip() for r in args.runtime.split(",")]
     for runtime in runtimes:
         if runtime not in RUNTIMES:

@@ -153,15 +153,9 @@ def add_profile(verbs: Any) -> None:
 
 
 def run_profile(args: argparse.Namespace) -> int:
-    from ..inputs import check_count
     from ..profile import profile
 
-    if args.depth is not None:
-        check_count(args.depth, "--depth", 1, 64)
-    build = {}
-    if args.num_classes is not None:
-        check_count(args.num_classes, "--num-classes", 1, 100_000)
-        build["num_classes"] = args.num_classes
+    build = {} if args.num_classes is None else {"num_classes": args.num_classes}
     result = profile(args.name, input_size=args.input_size, depth=args.depth, **build)
     if args.json:
         print(result.to_json())

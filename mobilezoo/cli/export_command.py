@@ -45,7 +45,6 @@ def run_export(args: argparse.Namespace) -> int:
     from ..export import export
     from ..export.formats import FORMATS, get_format
     from ..factory import create_model
-    from ..inputs import MAX_THREADS, check_count
     from ..pretrained_cfg import RANDOM_WEIGHTS
     from ..progress import status
     from ..registry import names_weights
@@ -55,7 +54,6 @@ def run_export(args: argparse.Namespace) -> int:
         raise InvalidInputError("--format is empty; give e.g. onnx or onnx,executorch or all")
     for fmt in formats:
         get_format(fmt)  # unknown names fail before any work
-    check_count(args.threads, "--threads", 1, MAX_THREADS)
     torch.manual_seed(0)  # a network without weights gets a reproducible random init, recorded as such
     model = create_model(args.name, pretrained=args.pretrained or names_weights(args.name), checkpoint_path=args.checkpoint)
     if model.pretrained_cfg.weights == RANDOM_WEIGHTS:

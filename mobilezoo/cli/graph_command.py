@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from .numbers import SEED
+from .numbers import Count
 
 from ..errors import InvalidInputError
 
@@ -20,7 +20,7 @@ def add_graph(verbs: Any) -> None:
         "clustering C and path length L) and optionally draw it to a PNG.",
     )
     p.add_argument("name", help="a randwire_* model")
-    p.add_argument("--seed", type=SEED, default=0, help="graph seed (default 0)")
+    p.add_argument("--seed", type=Count(0, 2**31 - 1), default=0, help="graph seed (default 0)")
     p.add_argument("--png", metavar="FILE", help="write the stage graphs to this PNG")
     p.add_argument("--json", action="store_true", help="print the full wiring as JSON")
     p.set_defaults(run=run_graph)
@@ -34,9 +34,6 @@ def run_graph(args: argparse.Namespace) -> int:
     from ..graphs import average_path_length, clustering_coefficient, to_dag
     from ..registry import get_model_entry
 
-    from ..inputs import check_count
-
-    check_count(args.seed, "--seed", 0, 2**31 - 1)
     entry = get_model_entry(args.name)
     if entry.family != "randwire":
         raise InvalidInputError(f"'{entry.name}' is not randomly wired; try one of the randwire_* models")

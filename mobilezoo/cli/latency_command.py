@@ -40,9 +40,8 @@ def run_latency(args: argparse.Namespace) -> int:
     from ..bench.weights import representative_model
     from ..errors import InvalidInputError
     from ..factory import create_model
-    from ..inputs import MAX_THREADS, check_count, resolve_input_shape
+    from ..inputs import resolve_input_shape
 
-    check_count(args.threads, "--threads", 1, MAX_THREADS)
     check_table_runtime(args.runtime)
     shape = resolve_input_shape(create_model(args.name), args.input_size, args.name)
     model = representative_model(args.name, shape)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import errno
 import sys
 import warnings
 from typing import Iterator, Sequence
@@ -86,13 +85,15 @@ def unrecognized(extras: Sequence[str], parser: argparse.ArgumentParser) -> str:
 def disk_full(exc: BaseException) -> str | None:
     """One line for a write that ran out of space (the atomic writers have already removed their scratch, so
     every earlier file is intact), or None for any other error. torch.save reports it as a RuntimeError."""
-    chain = [exc, exc.__cause__, exc.__context__]
-    for error in (e for e in chain if e is not None):
-        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            where = f" writing {error.filename}" if error.filename else ""
-            return f"no space left on device{where}; free space or choose another --out (nothing was replaced)"
-        if isinstance(error, RuntimeError) and ("file write failed" in str(error) or "No space left" in str(error)):
-            return "no space left on device while saving; free space or choose another --out (nothing was replaced)"
+    from ..fileio import no_room_error
+
+    error = no_room_error(exc)
+    if error is not None:
+        where = f" writing {error.filename}" if error.filename else ""
+        return f"no space left on device{where}; free space or choose another --out (nothing was replaced)"
+    chain = (e for e in (exc, exc.__cause__, exc.__context__) if isinstance(e, RuntimeError))
+    if any("file write failed" in str(e) or "No space left" in str(e) for e in chain):
+        return "no space left on device while saving; free space or choose another --out (nothing was replaced)"
     return None
 
 

@@ -49,12 +49,8 @@ def add_search(verbs: Any) -> None:
 
 def run_dmasking(args: argparse.Namespace) -> int:
     from ..errors import InvalidInputError
-    from ..inputs import MAX_THREADS, check_count
     from ..nas.search import DMaskingSearch, SearchConfig
 
-    for name in ("epochs", "batch_size", "limit_train"):
-        check_count(getattr(args, name), f"--{name.replace('_', '-')}", 1, 10**7)
-    check_count(args.threads, "--threads", 0, MAX_THREADS)
     if args.cost == "latency" and args.target_ms is None:
         raise InvalidInputError("--cost latency takes its budget as --target-ms")
     if args.cost == "macs" and args.target_mflops is None:
@@ -118,13 +114,10 @@ def run_lanas(args: argparse.Namespace) -> int:
     import os
 
     from ..errors import InvalidInputError
-    from ..inputs import MAX_THREADS, check_count
     from ..nas.algorithms import make_searcher
     from ..nas.searchers import run_search
     from ..nas.tabular import TABULAR, tabular_benchmark
 
-    check_count(args.evaluations, "--evaluations", 1, 10**7)
-    check_count(args.threads, "--threads", 0, MAX_THREADS)
     if args.space in TABULAR or not (args.space.endswith((".yaml", ".yml")) or os.path.exists(args.space)):
         if args.resume:
             raise InvalidInputError("--resume continues a search of a space file (logged in --out); a tabular "

@@ -41,12 +41,8 @@ def add_sweep(verbs: Any) -> None:
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from ..inputs import check_count
     from ..sweep import SweepConfig, run_sweep
 
-    check_count(args.workers, "--workers", 1, 1024)
-    if args.max_trials is not None:
-        check_count(args.max_trials, "--max-trials", 1, 10**9)
     config = SweepConfig.from_file(args.config)
     outcome = run_sweep(config, args.out, address=args.address, workers=args.workers, max_trials=args.max_trials)
     print(f"sweep {config.name}: ran {outcome.ran} trial(s) ({outcome.ok} ok, {outcome.failed} failed), "
@@ -89,9 +85,7 @@ def _print_status(folder: str) -> int:
 
 def run_analyze(args: argparse.Namespace) -> int:
     from ..designspace.report import AnalysisOptions, analyze, load_records, summary_markdown
-    from ..inputs import check_count
 
-    check_count(args.bins, "--bins", 1, 10_000)
     low, high = args.range if args.range else (None, None)
     result = analyze(load_records(args.folders), args.out, AnalysisOptions(args.metric, args.bins, low, high))
     print(summary_markdown(result))
