@@ -312,3 +312,79 @@ def test_a_sweep_whose_every_trial_failed_exits_non_zero(tmp_path):
     assert "all 1 trial(s) of this run failed" in result.stderr
     record = json.loads((tmp_path / "out" / "results.jsonl").read_text())
     assert record["status"] == "failed" and "batch_size 512" in record["failure"]
+
+
+# --- NAS-Bench-201 tables tampered with ------------------------------------------------------------
+
+
+class _Architecture:
+    """Stands for analog-nasbench's record class (renamed to it in the stream; the reader maps it to inert data)."""
+
+    def __init__(self, accuracy):
+        self.baseline_accuracy = accuracy
+
+
+def _nasbench_table(path: Path, accuracy=None, *, top=None, key=None) -> Path:
+    """A table of analog-nasbench's form: one cell, or ``top`` as the whole pickle (a tampered layout)."""
+    import pickle
+
+    data = top if top is not None else {key or (0,) * 6: _Architecture(accuracy)}
+    raw = pickle.dumps(data, protocol=2)  # protocol 2 names classes as text lines, so the name can be swapped
+    here = f"c{__name__}\n_Architecture\n".encode()
+    path.write_bytes(raw.replace(here, b"canalognasbench.data\nArchitecture\n"))
+    return path
+
+
+def test_a_tampered_nasbench_table_is_one_line_naming_the_file_and_the_field(tmp_path, capsys, monkeypatch):
+    from mobilezoo.nas import tabular
+
+    forged_length = tmp_path / "forged.anb"  # BINBYTES8 claiming 4 GiB in a 12-byte file
+    forged_length.write_bytes(b"\x80\x04\x8e" + (2**32).to_bytes(8, "little") + b"x")
+    over_1e308 = _nasbench_table(tmp_path / "e400.anb", 1.5)
+    over_1e308.write_bytes(over_1e308.read_bytes().replace(  # a pickled 1e400: +inf after parsing, as JSON's would be
+        __import__("struct").pack(">d", 1.5), __import__("struct").pack(">d", float("1e400"))))
+    big = tmp_path / "big.anb"
+    with open(big, "wb") as handle:
+        handle.truncate(65 * 2**20)
+    cases = [
+        (_nasbench_table(tmp_path / "nan.anb", float("nan")), "baseline_accuracy nan"),
+        (_nasbench_table(tmp_path / "inf.anb", float("inf")), "baseline_accuracy inf"),
+        (over_1e308, "baseline_accuracy inf"),
+        (_nasbench_table(tmp_path / "negative.anb", -3.0), "baseline_accuracy -3.0"),
+        (_nasbench_table(tmp_path / "above.anb", 140.0), "not a percentage"),
+        (_nasbench_table(tmp_path / "text.anb", "95.1"), "no numeric baseline_accuracy"),
+        (_nasbench_table(tmp_path / "key.anb", 90.0, key=(0, 0, 0, 0, 0, 9)), "is not a cell"),
+        (_nasbench_table(tmp_path / "list.anb", top=[1, 2]), "top level is a list"),
+        (forged_length, "truncated"),
+        (big, "bytes, more than"),
+    ]
+    os.mkfifo(tmp_path / "fifo.anb")
+    cases.append((tmp_path / "fifo.anb", "not a regular file"))
+    failures = []
+    for path, word in cases:
+        monkeypatch.setattr(tabular, "_analog_nasbench_file", lambda path=path: str(path))
+        code, err = _main(["search", "lanas", "--space", "nasbench201", "--evaluations", "2"], capsys)
+        lines = [line for line in err.splitlines() if line.strip()]
+        if not (code == 2 and len(lines) == 1 and word in lines[0] and str(path) in lines[0]):
+            failures.append(f"{path.name}: exit {code}, stderr {err[-300:]!r}")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_sweep_folder_with_a_fifo_or_a_foreign_record_is_one_line(tmp_path, capsys):
+    (tmp_path / "sweep.yaml").write_text(SWEEP_BASE + "spaces: [resnet]\nsamples: 2\n")
+    fifo_results, bad_meta = tmp_path / "fifo_results", tmp_path / "bad_meta"
+    from mobilezoo.sweep import SweepConfig, make_trials
+    from mobilezoo.sweep.store import ResultStore
+
+    config = SweepConfig.from_file(tmp_path / "sweep.yaml")
+    ResultStore(fifo_results).claim(config, [t.id for t in make_trials(config)])  # this sweep's folder, but
+    bad_meta.mkdir()
+    os.mkfifo(fifo_results / "results.jsonl")  # a reader that opened it would wait forever for a writer
+    (bad_meta / "sweep.json").write_text("[1, 2]")
+    for folder, word in ((fifo_results, "not a regular file"), (bad_meta, "is not a sweep's record")):
+        for argv in (["sweep", "status", str(folder)],
+                     ["sweep", "run", "--config", str(tmp_path / "sweep.yaml"), "--out", str(folder)]):
+            code, err = _main(argv, capsys)
+            assert code == 2 and err.count("\n") == 1 and word in err, (argv, err)
+    assert stat.S_ISFIFO((fifo_results / "results.jsonl").lstat().st_mode)
+    assert (bad_meta / "sweep.json").read_text() == "[1, 2]"

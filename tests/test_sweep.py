@@ -218,6 +218,90 @@ def test_a_whole_last_record_without_its_newline_is_repaired_not_appended_onto(t
     assert [json.loads(line)["id"] for line in store.path.read_text().splitlines()] == ["a", "b", "c"]
 
 
+# --- a local Ray: loopback only, nothing left behind ------------------------------------------------
+
+
+def _marked_pids(prefix: str) -> list[int]:
+    """Processes whose environment carries a sweep driver's owner mark starting with ``prefix``."""
+    from mobilezoo.sweep.reaper import OWNER_VARIABLE
+
+    mark = f"{OWNER_VARIABLE}={prefix}".encode()
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                environment = open(f"/proc/{entry.name}/environ", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if any(item.startswith(mark) for item in environment):
+                pids.append(int(entry.name))
+    return pids
+
+
+def _listening_addresses(pids: list[int]) -> list[str]:
+    """The local addresses the TCP sockets of ``pids`` listen on, read from /proc (what ``ss -ltnp`` shows)."""
+    import ipaddress
+
+    inodes = {}
+    for pid in pids:
+        try:
+            for fd in os.scandir(f"/proc/{pid}/fd"):
+                target = os.readlink(fd.path)
+                if target.startswith("socket:["):
+                    inodes[target[8:-1]] = pid
+        except OSError:
+            continue
+    found = []
+    for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        for line in open(table).read().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A" or fields[9] not in inodes:  # 0A: LISTEN
+                continue
+            hex_address = fields[1].split(":")[0]
+            raw = b"".join(bytes.fromhex(hex_address[i:i + 8])[::-1] for i in range(0, 2 * width, 8))
+            found.append(str(ipaddress.ip_address(raw)))
+    return found
+
+
+def _is_loopback(address: str) -> bool:
+    import ipaddress
+
+    ip = ipaddress.ip_address(address)
+    return ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the reaper reads /proc")
+def test_the_reaper_ends_marked_processes_when_the_driver_is_killed(tmp_path):
+    # a stand-in driver: starts the reaper the way a sweep does, then a marked child (as Ray's are), then waits
+    driver_code = (
+        "import os, subprocess, sys, time\n"
+        "from mobilezoo.sweep.local_ray import start_reaper\n"
+        "from mobilezoo.sweep.reaper import OWNER_VARIABLE\n"
+        "token = f'{os.getpid()}-test'\n"
+        "start_reaper(token)\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'],\n"
+        "                         env={**os.environ, OWNER_VARIABLE: token}, start_new_session=True)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(120)\n")
+    driver = subprocess.Popen([sys.executable, "-c", driver_code], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": REPO_ROOT}, start_new_session=True)
+    child = int(driver.stdout.readline())
+    assert _marked_pids(f"{driver.pid}-") == [child]  # the driver itself carries no mark
+    unmarked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+        deadline = time.time() + 10
+        while time.time() < deadline and _marked_pids(f"{driver.pid}-"):
+            time.sleep(0.1)
+        assert _marked_pids(f"{driver.pid}-") == []
+        assert unmarked.poll() is None  # only the marked processes are ended
+    finally:
+        unmarked.kill()
+        for pid in _marked_pids(f"{driver.pid}-"):
+            os.kill(pid, signal.SIGKILL)
+
+
 # --- a real sweep on a local Ray -------------------------------------------------------------------
 
 SWEEP = """name: tiny
@@ -252,13 +336,27 @@ def test_sweep_on_local_ray_resumes_after_a_kill_and_records_failures(tmp_path):
             break
         time.sleep(0.2)
     assert first.poll() is None, "the sweep finished before it could be killed"
-    os.killpg(first.pid, signal.SIGKILL)  # the driver and the local Ray it started
+    ray_processes = _marked_pids(f"{first.pid}-")
+    assert len(ray_processes) >= 3  # gcs_server, raylet, agents, workers: all carry the driver's mark
+    listening = _listening_addresses([first.pid, *ray_processes])
+    assert listening and all(_is_loopback(a) for a in listening), listening  # nothing reachable from the network
+    os.kill(first.pid, signal.SIGKILL)  # the driver alone: what Ray started must not outlive it
     first.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline and _marked_pids(f"{first.pid}-"):
+        time.sleep(0.2)
+    assert _marked_pids(f"{first.pid}-") == []
     done_before = {json.loads(line)["id"] for line in results.read_text().splitlines()}
     assert 1 <= len(done_before) < 7
-    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert second.returncode == 0, second.stderr[-2000:]
-    assert f"ran {7 - len(done_before)} trial(s)" in second.stdout and f"{len(done_before)} already recorded" in second.stdout
+    second = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    stdout, stderr = second.communicate(timeout=300)
+    assert second.returncode == 0, stderr[-2000:]
+    deadline = time.time() + 20  # a normal exit leaves nothing either
+    while time.time() < deadline and _marked_pids(f"{second.pid}-"):
+        time.sleep(0.2)
+    assert _marked_pids(f"{second.pid}-") == []
+    assert f"ran {7 - len(done_before)} trial(s)" in stdout and f"{len(done_before)} already recorded" in stdout
     lines = [json.loads(line) for line in results.read_text().splitlines()]
     ids = [r["id"] for r in lines]
     assert sorted(ids) == sorted(t.id for t in make_trials(SweepConfig.from_file(config_path))) and len(set(ids)) == 7
@@ -271,6 +369,9 @@ def test_sweep_on_local_ray_resumes_after_a_kill_and_records_failures(tmp_path):
     status = subprocess.run([sys.executable, "-m", "mobilezoo", "sweep", "status", str(out)], env=env,
                             capture_output=True, text=True, timeout=120)
     assert "7/7 done, 1 failed, 0 missing" in status.stdout
+    nodes = {r["host"]["ray_node_id"] for r in lines}  # where each trial ran: one node per local Ray started
+    assert len(nodes) == 2 and all(isinstance(n, str) and len(n) == 56 for n in nodes)
+    assert "ran on: " in status.stdout and status.stdout.count("(node ") == 2
     analysis = subprocess.run([sys.executable, "-m", "mobilezoo", "sweep", "analyze", str(out), "--out",
                                str(tmp_path / "report"), "--bins", "1"], env=env, capture_output=True, text=True, timeout=120)
     assert analysis.returncode == 0, analysis.stderr[-2000:]

@@ -78,6 +78,8 @@ def _print_status(folder: str) -> int:
         table.add_row(space, str(group["ok"]), str(group["failed"]), f"{min(errors):.2f}" if errors else "-",
                       f"{np.median(errors):.2f}" if errors else "-", f"{group['wall_seconds'] / 60:.1f} min")
     Console(width=120).print(table)
+    if summary["nodes"]:
+        print("ran on: " + ", ".join(f"{node} {count} trial(s)" for node, count in summary["nodes"].items()))
     if summary["missing"]:
         print(f"missing: {', '.join(summary['missing'][:8])}{' ...' if len(summary['missing']) > 8 else ''}")
     return 0

@@ -13,6 +13,7 @@ run code; anything else in it is an error.
 
 from __future__ import annotations
 
+import io
 import pickle
 from dataclasses import dataclass
 from typing import Callable
@@ -20,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InvalidInputError, MissingDependencyError
+from ..fileio import check_regular_file
 from .discrete_space import Arch, CategoricalSpace
 
 #: NAS-Bench-201's op list in its documented order (xautodl ``NAS_BENCH_201``); see NB201_INDEX_TO_OP
@@ -80,16 +82,53 @@ def _analog_nasbench_file() -> str:
     return str(dist.locate_file("analognasbench/data.anb"))
 
 
+#: the shipped table is 5.6 MB; a file far larger is not it (and must not be read into memory)
+MAX_TABLE_BYTES = 64 * 2**20
+
+
+def _accuracy(key: object, record: object) -> tuple[tuple[int, ...], float]:
+    """One cell's (architecture, clean test accuracy as a fraction), each checked: a tampered table is an error
+    naming the cell and the field, never a NaN or a 1e400 that a search would then chase."""
+    if not isinstance(key, tuple) or len(key) != len(NB201_EDGES) or not all(
+            isinstance(i, int) and 0 <= i < len(NB201_OPS) for i in key):
+        raise ValueError(f"key {str(key)[:60]} is not a cell (6 op indices in 0..4)")
+    value = getattr(record, "baseline_accuracy", None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"cell {key} has no numeric baseline_accuracy ({type(value).__name__})")
+    if not np.isfinite(value) or not 0.0 <= value <= 100.0:
+        raise ValueError(f"cell {key} has baseline_accuracy {value!r}, not a percentage in [0, 100]")
+    return key, float(value) / 100
+
+
+def read_nasbench201(path: str) -> dict[tuple[int, ...], float]:
+    """Read analog-nasbench's table at ``path``: a regular file of plausible size, only its two record classes,
+    every accuracy a finite percentage; a one-line error naming the file (and the cell and field) otherwise."""
+    fix = "reinstall it: pip install --force-reinstall 'analog-nasbench==0.1.3'"
+    try:
+        size = check_regular_file(path, "NAS-Bench-201 table").stat().st_size
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{exc}; {fix}") from None
+    if size > MAX_TABLE_BYTES:
+        raise InvalidInputError(f"NAS-Bench-201 table '{path}' is {size:,} bytes, more than the {MAX_TABLE_BYTES:,} "
+                                f"the real one could be; {fix}")
+    try:
+        with open(path, "rb") as handle:  # whole (size checked): a forged length in the stream then cannot
+            raw = handle.read(MAX_TABLE_BYTES + 1)  # make the unpickler ask the file for gigabytes
+        data = _TableUnpickler(io.BytesIO(raw)).load()
+        if not isinstance(data, dict):
+            raise ValueError(f"its top level is a {type(data).__name__}, not a table of cells")
+        return dict(_accuracy(key, record) for key, record in data.items())
+    except (OSError, pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError, MemoryError,
+            OverflowError, RecursionError) as exc:  # a forged length or nesting in the pickle stream included
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise InvalidInputError(f"'{path}' is not a readable analog-nasbench table ({type(exc).__name__}: {reason}); "
+                                f"{fix}") from None
+
+
 def load_nasbench201() -> TabularBenchmark:
     """The 15,625 NAS-Bench-201 cells with analog-nasbench's clean test accuracy (a fraction: % / 100)."""
     path = _analog_nasbench_file()
-    try:
-        with open(path, "rb") as handle:
-            data = _TableUnpickler(handle).load()
-        scores = {tuple(int(i) for i in key): float(record.baseline_accuracy) / 100 for key, record in data.items()}
-    except (OSError, pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError) as exc:
-        raise InvalidInputError(f"'{path}' is not a readable analog-nasbench table ({type(exc).__name__}: {exc}); "
-                                "reinstall it: pip install --force-reinstall 'analog-nasbench==0.1.3'") from None
+    scores = read_nasbench201(path)
     space = CategoricalSpace("nasbench201", NB201_EDGES, (len(NB201_OPS),) * len(NB201_EDGES))
     if set(scores) != set(space.enumerate()):
         raise InvalidInputError(f"'{path}' does not hold the 15,625 NAS-Bench-201 cells; reinstall analog-nasbench")

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from ..errors import InvalidInputError, MissingDependencyError
 from .config import SweepConfig
+from .local_ray import start_local_ray
 from .store import ResultStore
 from .trials import Trial, make_trials, run_trial
 
@@ -88,9 +89,9 @@ def connect(address: str | None, workers: int, threads_per_trial: int) -> None:
                                     f"at '{address}' has ({largest:g} CPUs); lower it or add a larger node")
         return
     # a local instance: just enough CPUs for the requested parallelism, a small object store (trials return
-    # small records), no dashboard
+    # small records), no dashboard, loopback only, a reaper for whatever outlives this process
     check_local_cpus(threads_per_trial)
-    ray.init(num_cpus=workers * threads_per_trial, object_store_memory=80 * 1024**2, **kwargs)
+    start_local_ray(workers * threads_per_trial)
 
 
 def run_sweep(config: SweepConfig, out_dir: str | os.PathLike, address: str | None = None, workers: int = 1,

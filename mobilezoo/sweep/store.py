@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import InvalidInputError
-from ..fileio import atomic_path, ensure_writable_dir, write_json_atomic
+from ..fileio import atomic_path, check_regular_file, ensure_writable_dir, read_json_file, write_json_atomic
 from .config import SweepConfig
 
 RESULTS = "results.jsonl"
 META = "sweep.json"
+MAX_RESULTS_BYTES = 1 << 30  # 10,000 trials (the most a sweep file may ask for) take ~20 MB
 
 
 class ResultStore:
@@ -47,19 +48,24 @@ class ResultStore:
                                  "trial_ids": trial_ids})
 
     def meta(self) -> dict[str, Any]:
-        try:
-            return json.loads((self.folder / META).read_text())
-        except FileNotFoundError:
-            raise InvalidInputError(f"'{self.folder}' is not a sweep folder (no {META}); run `mobilezoo sweep run` first") from None
-        except (OSError, ValueError) as exc:
-            raise InvalidInputError(f"'{self.folder / META}' is unreadable ({exc}); remove the folder and rerun") from None
+        path = self.folder / META
+        if not os.path.lexists(path):
+            raise InvalidInputError(f"'{self.folder}' is not a sweep folder (no {META}); run `mobilezoo sweep run` first")
+        meta = read_json_file(path, "sweep record")  # a regular file of bounded size, strict JSON
+        if not isinstance(meta, dict) or not isinstance(meta.get("trial_ids", []), list):
+            raise InvalidInputError(f"sweep record '{path}' is not a sweep's record; remove the folder and rerun")
+        return meta
 
     # --- records -------------------------------------------------------------------------------------
 
     def records(self, repair: bool = False) -> dict[str, dict[str, Any]]:
         """Finished trials by id (last record wins). With ``repair``, a partial last line is cut off the file."""
-        if not self.path.exists():
+        if not os.path.lexists(self.path):
             return {}
+        check_regular_file(self.path, "sweep results file")  # a FIFO or device here would hang or flood the read
+        if self.path.stat().st_size > MAX_RESULTS_BYTES:
+            raise InvalidInputError(f"sweep results file '{self.path}' is larger than {MAX_RESULTS_BYTES:,} bytes; "
+                                    "is it a sweep's results file?")
         raw = self.path.read_bytes()
         lines = raw.split(b"\n")
         found: dict[str, dict[str, Any]] = {}
@@ -114,5 +120,15 @@ class ResultStore:
             group["wall_seconds"] += float(record.get("wall_seconds", 0))
             if record.get("status") == "ok":
                 group["errors"].append(float(record["error"]))
+        nodes = Counter(_node_label(record.get("host")) for record in records.values())
         return {"trials": len(expected), "done": sum(1 for t in expected if t in records), "ok": status["ok"],
-                "failed": status["failed"], "missing": [t for t in expected if t not in records], "by_space": by_space}
+                "failed": status["failed"], "missing": [t for t in expected if t not in records], "by_space": by_space,
+                "nodes": dict(sorted(nodes.items()))}
+
+
+def _node_label(host: Any) -> str:
+    """Where a trial ran: the host name and the start of its Ray node id (a cluster may run two nodes per host)."""
+    if not isinstance(host, dict):
+        return "(unknown)"
+    node = host.get("ray_node_id")
+    return f"{host.get('hostname', '?')} (node {str(node)[:8]})" if node else str(host.get("hostname", "?"))

@@ -63,10 +63,20 @@ def make_trials(config: SweepConfig) -> list[Trial]:
     return trials
 
 
+def _ray_node_id() -> str | None:
+    """The Ray node this trial runs on (None when it runs inline): on a cluster, where each trial ran."""
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+    except Exception:  # no Ray installed, or not inside a Ray worker
+        return None
+
+
 def _host() -> dict[str, Any]:
     from ..bench.runtimes import host_cpu
 
-    return {"hostname": platform.node(), "cpu": host_cpu(), "pid": os.getpid()}
+    return {"hostname": platform.node(), "cpu": host_cpu(), "pid": os.getpid(), "ray_node_id": _ray_node_id()}
 
 
 def run_trial(trial: Trial, sweep_dir: str | os.PathLike) -> dict[str, Any]:
