@@ -169,3 +169,40 @@ def test_int8_export_of_a_trained_model_reports_the_accuracy_change(tmp_path):
     assert accuracy["fp32_eager_top1"] > 85
     assert accuracy["change"] == pytest.approx(accuracy["artifact_top1"] - accuracy["fp32_eager_top1"], abs=0.011)
     assert abs(accuracy["change"]) < 5  # int8 keeps the trained model useful
+
+
+def test_a_release_pair_torn_by_a_kill_is_refused_and_nothing_is_deleted(tmp_path, monkeypatch):
+    """``evaluate --release`` renames NAME.safetensors in, then NAME.json: a kill between the two leaves new
+    weights beside the old record. The record names its weights' sha256, so the torn pair is refused when loaded
+    (one line) instead of loading weights the record does not describe; neither file is deleted."""
+    import json
+
+    from mobilezoo.fileio import atomic_path
+    from mobilezoo.pretrained_cfg import PretrainedCfg
+    from mobilezoo.weights import release
+    from mobilezoo.weights.packaged import weight_entry
+
+    entry = get_model_entry("fbnetv2_f1")
+    path = tmp_path / "fbnetv2_f1.torn.safetensors"
+    cfg = PretrainedCfg(num_classes=10, dataset="Fashion-MNIST")
+    fields = dict(cfg=cfg, metrics={"top1": 1.0}, recipe="r", recipe_config={}, model_kwargs={})
+
+    def publish(value: float, kill_before_record: bool = False) -> None:
+        with atomic_path(path) as temporary:
+            save_file({"w": torch.full((4,), value)}, str(temporary))
+        if kill_before_record:
+            return  # the process dies here: the new weights are in, the record is the old one
+        release.write_release(path, "fbnetv2_f1.torn", **fields)
+
+    publish(1.0)
+    record = json.loads(path.with_suffix(".json").read_text())
+    monkeypatch.setattr(hub, "PACKAGED_DIR", tmp_path)
+    monkeypatch.setitem(entry.weights, "torn", weight_entry(record))
+    assert hub.locate(entry, "torn") == path  # a whole pair loads
+    publish(2.0, kill_before_record=True)
+    with pytest.raises(CheckpointError, match="does not match the sha256 registered for it"):
+        hub.locate(entry, "torn")
+    assert path.is_file() and json.loads(path.with_suffix(".json").read_text()) == record  # both kept
+    publish(2.0)  # rerunning the release makes the pair whole again
+    monkeypatch.setitem(entry.weights, "torn", weight_entry(json.loads(path.with_suffix(".json").read_text())))
+    assert hub.locate(entry, "torn") == path
