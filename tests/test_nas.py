@@ -164,14 +164,27 @@ def test_latency_cost_of_a_derived_network_equals_the_tables_prediction(tmp_path
     blocks = list(space_blocks(space))
     table = LatencyTable(overhead_ms=0.05, entries={b.key: 0.05 + 0.001 * (n + 1) for n, b in enumerate(blocks)},
                          calibration=Calibration(scale=1.08, shift_ms=-0.0007, networks=8))  # the search sees it too
-    tables = latency_tables(space, table)
     rng = random.Random(3)
-    for trial in range(4):
-        choice = {v: rng.randrange(n) for v, n in space.variables().items()}
+    choices = [{v: rng.randrange(n) for v, n in space.variables().items()} for _ in range(6)]
+    sums = []
+    for trial, choice in enumerate(choices):
         definition = derive_definition(space, choice, "t")
         model = mobilezoo.create_model(str(write_definition(definition, tmp_path / f"t{trial}.yaml")), num_classes=10)
         size = definition["input_size"]
-        assert tables.exact(choice) == pytest.approx(table.predict(fbnet_blocks(model, (3, size, size))), abs=1e-12)
+        sums.append((choice, fbnet_blocks(model, (3, size, size))))
+    # a calibration with a large negative shift, fitted on networks bigger than half of these: the fade matters
+    middle = sorted(table.block_sum(b) for _, b in sums)[3]
+    for calibration in (Calibration(scale=1.08, shift_ms=-0.0007, networks=8),
+                        Calibration(scale=1.2, shift_ms=-0.004, networks=8, min_block_sum_ms=middle)):
+        table.calibration = calibration
+        tables = latency_tables(space, table)
+        for choice, built in sums:
+            predicted = table.predict(built)
+            assert tables.exact(choice) == pytest.approx(predicted, abs=1e-12) and predicted > 0
+            one_hot = {v: torch.nn.functional.one_hot(torch.tensor(i), n).double()
+                       for (v, n), i in zip(space.variables().items(), (choice[v] for v in space.variables()))}
+            assert float(tables.expected(one_hot)) == pytest.approx(predicted, abs=1e-12)
+        assert tables.minimum() <= min(tables.exact(c) for c, _ in sums)
 
 
 @pytest.mark.slow  # end-to-end, ~30-80 s: in CI (tests/run.sh), not in a plain pytest

@@ -80,18 +80,33 @@ def final_side(space: SearchSpace, resolution: int) -> int:
     return side
 
 
+def _identity(total):
+    return total
+
+
 @dataclass
 class CostTables:
-    """Per-slot cost tables and the fixed parts (stem by resolution, head by last width and resolution)."""
+    """Per-slot cost tables and the fixed parts (stem by resolution, head by last width and resolution).
+
+    ``readout`` turns a network's table sum into its cost: the identity for MACs; for latency, the lookup table's
+    overhead and calibration with its fade below the calibrated range (:class:`.lut_tables.LatencyReadout`), which
+    is not a per-block sum. It is increasing in the sum (for any calibration whose total shift over a network's
+    blocks is smaller than the smallest fitted sum, as every fitted one here), so ``minimum`` stays exact.
+    """
 
     space: SearchSpace
     stem: torch.Tensor  # [res]
     slots: list[torch.Tensor]  # each [op, in, mid, out, res]; in has size 1 when fixed or tied to out
     head: torch.Tensor  # [last out, res]
     unit: str = "MACs"
+    readout: Callable = _identity
 
     def expected(self, probs: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """The expected cost under independent categorical choices ``probs[var]`` (each summing to 1)."""
+        """The expected cost under independent categorical choices ``probs[var]`` (each summing to 1); for a
+        latency readout, the readout of the expected table sum (exact for one-hot choices)."""
+        return self.readout(self._expected_sum(probs))
+
+    def _expected_sum(self, probs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         res = probs["res"]
         total = (self.stem * res).sum()
         for slot, table in zip(self.space.slots, self.slots):
@@ -105,6 +120,9 @@ class CostTables:
     def exact(self, choice: Mapping[str, int]) -> float:
         """The cost of one network (var -> option index): the tables read at its choices (what ``expected``
         gives for one-hot probabilities, without the contraction)."""
+        return float(self.readout(self._exact_sum(choice)))
+
+    def _exact_sum(self, choice: Mapping[str, int]) -> float:
         r = choice.get("res", 0)
         total = float(self.stem[r])
         for slot, table in zip(self.space.slots, self.slots):
@@ -127,11 +145,12 @@ class CostTables:
                     i = chosen[slot.in_var] if slot.in_var is not None and slot.index == 0 else 0
                     total += float(table[:, i, :, chosen[slot.out_var], r].min())
                 best = min(best, total)
-        return best
+        return float(self.readout(best))
 
 
 def _tables(space: SearchSpace, cell: Callable[[BlockSlot, str, int, int, int, int], float],
-            stem: Callable[[int], float], head: Callable[[int, int], float], unit: str) -> CostTables:
+            stem: Callable[[int], float], head: Callable[[int, int], float], unit: str,
+            readout: Callable = _identity) -> CostTables:
     slots = []
     for slot in space.slots:
         tied = slot.index > 0  # a non-first block reads its own stage's width
@@ -147,7 +166,7 @@ def _tables(space: SearchSpace, cell: Callable[[BlockSlot, str, int, int, int, i
     last = space.slots[-1]
     head_table = torch.tensor([[head(c, r) for r in space.resolutions] for c in last.out_options], dtype=torch.float64)
     stem_table = torch.tensor([stem(r) for r in space.resolutions], dtype=torch.float64)
-    return CostTables(space, stem_table, slots, head_table, unit)
+    return CostTables(space, stem_table, slots, head_table, unit, readout)
 
 
 def mac_tables(space: SearchSpace, num_classes: int = 10, in_chans: int = 3) -> CostTables:

@@ -2,22 +2,25 @@
 
 Every block a network of the space can contain is keyed exactly as :func:`.latency_table.fbnet_blocks` keys the
 blocks of a built network (the derived networks use ``width_divisor: 1``, no bias), so the prediction for a
-derived network equals ``mobilezoo latency derived.yaml --lut FILE`` (for a calibrated table, as long as the network
-is no smaller than the calibration's networks: the cost tables use each block's calibrated share, without the fade
-towards exact sums that ``LatencyTable.predict`` applies below that range; a table built at the search's own
-resolution by ``--build-lut`` into a new file carries no calibration). The table must hold every combination;
-:func:`space_blocks` lists them as modules for ``LatencyTable.add`` to measure.
+derived network equals ``mobilezoo latency derived.yaml --lut FILE``, calibrated tables included: the tables hold
+each block's exact share (entry - overhead) and a :class:`LatencyReadout` turns a network's sum of shares into
+the table's prediction (overhead once, the calibration, and its fade towards the exact sum below the calibrated
+range; a per-block calibrated share would predict tiny networks below zero). The table must hold every
+combination; :func:`space_blocks` lists them as modules for ``LatencyTable.add`` to measure.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
+
+import torch
 
 from ..models.fbnet import BlockSpec, ClassifierHead, IRPoolBlock, OPTION_DEFAULTS, _make_block
 from .cost import CostTables, _tables, final_side, slot_sides
-from .latency_table import Block, LatencyLookupError, LatencyTable, _WholeBlock, block_key
+from .latency_table import Block, Calibration, LatencyLookupError, LatencyTable, _WholeBlock, block_key
 from .space import SearchSpace
 
 OPTIONS = {**OPTION_DEFAULTS, "width_divisor": 1, "bias": False}
@@ -40,33 +43,55 @@ def _classifier_key(space: SearchSpace, num_classes: int) -> str:
     return f"head|in{space.head_channels}x1x1|classes{num_classes}"
 
 
+@dataclass(frozen=True)
+class LatencyReadout:
+    """A network's predicted latency (ms) from its sum of exact block shares, as :meth:`LatencyTable.predict`
+    computes it: ``overhead + w * calibrated + (1 - w) * exact`` with the calibration's fade weight ``w``. Works on
+    floats and on tensors (differentiable: the search's expected latency goes through it)."""
+
+    overhead_ms: float
+    calibration: Calibration
+    blocks: int  # blocks per network (every network of a space has the same count: skips are blocks too)
+
+    def __call__(self, block_sum: Any) -> Any:
+        calibrated = self.calibration.scale * block_sum + self.calibration.shift_ms * self.blocks
+        low = self.calibration.min_block_sum_ms
+        if low <= 0:
+            weight = 1.0
+        elif isinstance(block_sum, torch.Tensor):
+            weight = torch.clamp(block_sum / low, 0.0, 1.0)
+        else:
+            weight = min(1.0, max(0.0, block_sum / low))
+        return self.overhead_ms + weight * calibrated + (1.0 - weight) * block_sum
+
+
 def latency_tables(space: SearchSpace, table: LatencyTable, num_classes: int = 10, source: str = "FILE",
                    in_chans: int = 3) -> CostTables:
     """Expected-latency tables (ms); a block the table lacks is an error naming it."""
     sides = {r: slot_sides(space, r) for r in space.resolutions}
     index = {slot.name: n for n, slot in enumerate(space.slots)}
-    overhead = table.overhead_ms
 
     def entry(spec: BlockSpec, shape: tuple[int, ...], key: str | None = None) -> float:
         key = key or block_key(None, shape, spec, OPTIONS)
         if key not in table.entries:
             raise LatencyLookupError(f"latency table '{source}' has no entry for block {spec.name} ({key}); "
                                      f"measure the space's blocks with `mobilezoo search dmasking ... --build-lut`")
-        return table.block_ms(key)
+        return table.entries[key] - table.overhead_ms  # the exact share; the readout calibrates the whole network
 
     def cell(slot, op, c_in, mid, out, res) -> float:
         side = sides[res][index[slot.name]]
         return entry(_spec(slot.name, op, c_in, mid, out, slot.stride), (1, c_in, side, side))
 
     def stem(res: int) -> float:
-        return overhead + entry(_stem_spec(space, in_chans), (1, in_chans, res, res))
+        return entry(_stem_spec(space, in_chans), (1, in_chans, res, res))
 
     def head(c_in: int, res: int) -> float:
         side = final_side(space, res)
         spec = _head_spec(space, c_in)
         return entry(spec, (1, c_in, side, side)) + entry(spec, (), _classifier_key(space, num_classes))
 
-    return _tables(space, cell, stem, head, "ms")
+    readout = LatencyReadout(table.overhead_ms, table.calibration, blocks=len(space.slots) + 3)  # stem, head, classifier
+    return _tables(space, cell, stem, head, "ms", readout)
 
 
 def space_blocks(space: SearchSpace, num_classes: int = 10, in_chans: int = 3) -> Iterator[Block]:
