@@ -193,3 +193,26 @@ def test_eval_every_skips_evaluations_but_always_evaluates_the_last_epoch(tmp_pa
     history = Trainer(config, show_progress=False).fit()
     assert ["eval_top1" in r for r in history] == [False, True, True]
     assert (tmp_path / "curves.png").is_file()
+
+
+@needs_fmnist
+def test_eval_split_val_holds_out_the_last_10000_training_images_and_reports_test_once(tmp_path):
+    import numpy as np
+
+    from mobilezoo.data.fashion_mnist import VALIDATION_START, load_fashion_mnist
+
+    trainer = Trainer(tiny_config(tmp_path, epochs=2, eval_split="val", limit_train=0, limit_eval=64,
+                                  ema_decay=0.0), show_progress=False)
+    images, labels = load_fashion_mnist("train")
+    assert len(trainer.train_set) == VALIDATION_START == 50_000 and len(trainer.eval_set) == 64
+    # the evaluation images are the training file's images 50,000..50,063; none of them is trained on
+    assert torch.equal(trainer.eval_set.labels, torch.from_numpy(labels[VALIDATION_START:VALIDATION_START + 64]))
+    assert np.array_equal(trainer.train_set.labels.numpy(), labels[:VALIDATION_START])
+    history = Trainer(tiny_config(tmp_path, epochs=2, eval_split="val", limit_train=128, limit_eval=64,
+                                  ema_decay=0.0), show_progress=False).fit()
+    assert ["test_top1" in r for r in history] == [False, True]  # the test split once, after the last epoch
+    assert history[-1]["test_samples"] == 64 and 0 <= history[-1]["test_top1"] <= 100
+    with pytest.raises(InvalidInputError, match="eval_split must be test or val"):
+        tiny_config(tmp_path, eval_split="validation")
+    with pytest.raises(InvalidInputError, match="eval_split=val carves Fashion-MNIST"):
+        tiny_config(tmp_path, eval_split="val", dataset="folder", data_dir=str(tmp_path))

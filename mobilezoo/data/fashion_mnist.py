@@ -102,8 +102,22 @@ class TensorImageSet(torch.utils.data.Dataset):
         return image.expand(self.channels, -1, -1), self.labels[index]
 
 
+#: the validation split carved from the training file: its last 10,000 images (a training run with
+#: ``eval_split: val`` never trains on them, and searches read only images before them)
+VALIDATION_START = 50_000
+SPLITS = ("train", "test", "val", "train_without_val")
+
+
 def fashion_mnist(split: str, cfg: dict, limit: int | None = None) -> TensorImageSet:
-    images, labels = load_fashion_mnist(split)
+    """``train`` (60,000), ``test`` (10,000), or the training file cut in two: ``train_without_val`` (its first
+    50,000 images) and ``val`` (its last 10,000); ``limit`` keeps the first N of the split."""
+    if split not in SPLITS:
+        raise MobileZooError(f"Fashion-MNIST split must be one of {', '.join(SPLITS)}, got '{split}'")
+    images, labels = load_fashion_mnist("test" if split == "test" else "train")
+    if split == "val":
+        images, labels = images[VALIDATION_START:], labels[VALIDATION_START:]
+    elif split == "train_without_val":
+        images, labels = images[:VALIDATION_START], labels[:VALIDATION_START]
     if limit:
         images, labels = images[:limit], labels[:limit]
     return TensorImageSet(images, labels, cfg)

@@ -104,6 +104,8 @@ def run_trial(trial: Trial, sweep_dir: str | os.PathLike) -> dict[str, Any]:
         record.update(status="ok", error=round(100.0 - last["eval_top1"], 4), top1=round(last["eval_top1"], 4),
                       eval_loss=round(last["eval_loss"], 5), train_loss=round(last["train_loss"], 5),
                       eval_samples=last["eval_samples"], epochs=len(history))
+        if "test_top1" in last:  # eval_split: val chose nothing on the test split; it is reported beside
+            record.update(test_top1=round(last["test_top1"], 4), test_samples=last["test_samples"])
         if not trial.keep_checkpoint:
             (out_dir / "last.pt").unlink(missing_ok=True)
     except Exception as exc:  # a failing trial is a result, not the end of the sweep

@@ -113,6 +113,9 @@ def _datasets(config: TrainConfig, cfg: dict[str, Any]) -> tuple[torch.utils.dat
     if config.dataset == "fashion_mnist":
         from ..data.fashion_mnist import fashion_mnist
 
+        if config.eval_split == "val":
+            return (fashion_mnist("train_without_val", cfg, config.limit_train or None),
+                    fashion_mnist("val", cfg, config.limit_eval or None))
         return (fashion_mnist("train", cfg, config.limit_train or None), fashion_mnist("test", cfg, config.limit_eval or None))
     from ..data.folders import clip_folder, image_folder
 
@@ -370,12 +373,12 @@ class Trainer:
         return {"eval_top1": top1, "eval_samples": len(labels), "knn_bank": len(bank_labels)}
 
     @torch.no_grad()
-    def evaluate(self, model: nn.Module | None = None) -> dict[str, float]:
+    def evaluate(self, model: nn.Module | None = None, dataset: torch.utils.data.Dataset | None = None) -> dict[str, float]:
         if self.config.method == "moco":  # eval_top1 is the kNN monitor's top-1
             return self.knn_monitor()
         model = model or (self.ema.module if self.ema else self.model)
         model.eval()
-        loader = torch.utils.data.DataLoader(self.eval_set, batch_size=256, shuffle=False)
+        loader = torch.utils.data.DataLoader(self.eval_set if dataset is None else dataset, batch_size=256, shuffle=False)
         correct, loss, count, samples = 0, 0.0, 0, 0
         self.task.generator.manual_seed(self.config.seed + 1)  # the same jigsaw shuffles at every evaluation
         for images, labels in loader:
@@ -386,6 +389,13 @@ class Trainer:
             correct, count, samples = correct + right, count + total, samples + len(images)
         # eval_top1: classification top-1, or the pretext task's accuracy (rotation, permutation, ab bin per pixel)
         return {"eval_top1": 100.0 * correct / max(1, count), "eval_loss": loss / max(1, count), "eval_samples": samples}
+
+    def test_once(self) -> dict[str, float]:
+        """The finished run on the test split (``eval_split: val``): reported, never used to choose anything."""
+        from ..data.fashion_mnist import fashion_mnist
+
+        result = self.evaluate(dataset=fashion_mnist("test", self.cfg, self.config.limit_eval or None))
+        return {"test_top1": result["eval_top1"], "test_loss": result["eval_loss"], "test_samples": result["eval_samples"]}
 
     def fit(self, resume: bool = False, stop_after: int | None = None) -> list[dict[str, Any]]:
         """Train to ``config.epochs``; with ``resume`` continue from ``out_dir/last.pt`` when it exists.
@@ -414,6 +424,8 @@ class Trainer:
                 if self.ema:
                     self.ema.recalibrate_bn(self._bn_batches())
                 record.update(self.evaluate())
+                if last and self.config.eval_split == "val":
+                    record.update(self.test_once())
             self.epoch += 1
             self.history.append(record)
             self.save_checkpoint()  # first: the metrics never list an epoch the checkpoint lacks
