@@ -231,3 +231,60 @@ def test_build_lut_measures_every_block_a_latency_search_needs(tmp_path):
     assert table.runtime == "onnxruntime" and len(table.entries) == len(list(space_blocks(space)))
     cost = latency_tables(space, table).exact({v: 0 for v in space.variables()})
     assert 0 < cost < 10  # ms, for a network of a few thousand MACs
+
+
+def test_many_network_costs_equal_one_at_a_time():
+    space = SearchSpace.from_file(SPACE)
+    tables = mac_tables(space)
+    generator = torch.Generator().manual_seed(0)
+    choices = {var: torch.randint(n, (50,), generator=generator) for var, n in space.variables().items()}
+    many = tables.exact_many(choices)
+    one = [tables.exact({var: int(choices[var][k]) for var in choices}) for k in range(50)]
+    assert many.tolist() == pytest.approx(one, rel=1e-12)
+
+
+def test_budget_derivation_returns_the_most_probable_network_that_spends_the_budget():
+    """A distribution that favours the smallest option everywhere: its argmax is far under the budget; the
+    derivation must return the most probable network in [0.9, 1] x budget, checked against brute force over the
+    same candidates, and prefer the argmax whenever the argmax itself is in the band."""
+    from mobilezoo.nas.budget_derivation import derive_within_budget
+
+    space = SearchSpace.from_file(SPACE)
+    tables = mac_tables(space)
+    probabilities = {var: torch.softmax(-torch.arange(n, dtype=torch.float64) * 0.7, 0)
+                     for var, n in space.variables().items()}  # option 0 (small) most probable
+    argmax = {var: 0 for var in probabilities}
+    budget = 3 * tables.exact(argmax)
+    result = derive_within_budget(probabilities, tables, budget, band=0.9, samples=4000, seed=1)
+    assert result.rule == "in band" and 0.9 * budget <= result.cost <= budget and result.in_band > 0
+    assert result.cost == pytest.approx(tables.exact(result.choice)) and result.argmax == argmax
+    log_p = lambda choice: sum(float(torch.log(probabilities[v][i])) for v, i in choice.items())  # noqa: E731
+    assert result.log_probability == pytest.approx(log_p(result.choice))
+    # brute force over every network one step from the result: none in the band is more probable
+    for var, n in space.variables().items():
+        for option in range(n):
+            other = {**result.choice, var: option}
+            if 0.9 * budget <= tables.exact(other) <= budget:
+                assert log_p(other) <= result.log_probability + 1e-9
+    again = derive_within_budget(probabilities, tables, budget, band=0.9, samples=4000, seed=1)
+    assert again == result  # seeded
+    at_argmax = derive_within_budget(probabilities, tables, tables.exact(argmax), band=0.5, samples=500, seed=0)
+    assert at_argmax.choice == argmax  # the most probable network of all is in its own band
+    with pytest.raises(InvalidInputError, match="no drawn network is within the budget"):
+        derive_within_budget(probabilities, tables, tables.minimum() * 0.5)
+
+
+def test_single_path_training_draws_one_hot_networks_uniformly():
+    net = MaskedSupernet(SearchSpace.from_file(SPACE))
+    generator = torch.Generator().manual_seed(0)
+    counts = {var: torch.zeros(len(theta)) for var, theta in net.arch.items()}
+    for _ in range(600):
+        path = net.uniform_path(generator)
+        for var in counts:
+            assert path[var].sum() == 1 and set(path[var].tolist()) <= {0.0, 1.0}
+            counts[var] += path[var]
+    for var, seen in counts.items():  # each option about 600 / n times (a loose band: 5 standard deviations)
+        n = len(seen)
+        expected, spread = 600 / n, (600 * (1 / n) * (1 - 1 / n)) ** 0.5
+        assert all(abs(c - expected) <= 5 * spread for c in seen.tolist()), (var, seen)
+    assert all(bool((theta == 0).all()) for theta in net.arch.values())  # no architecture parameter moved

@@ -41,8 +41,14 @@ def add_search(verbs: Any) -> None:
     d.add_argument("--threads", type=THREADS_OR_DEFAULT, default=0, help="torch threads (default: leave as is)")
     d.add_argument("--name", default="searched", help="name written into the derived definition")
     d.add_argument("--out", required=True, help="folder: search.pt, search_log.jsonl, derived.yaml, probabilities.png")
+    d.add_argument("--derive", choices=("budget", "argmax"), default="budget",
+                   help="which network to write: budget (default) = the most probable one whose cost is within "
+                   "[--band x target, target], drawn from the final distribution; argmax = each choice's argmax")
+    d.add_argument("--band", type=Real(0, 1, open_low=True), default=0.9,
+                   help="--derive budget: the lowest share of the target the network should spend (default 0.9)")
     d.add_argument("--resume", action="store_true", help="continue from --out/search.pt")
     d.set_defaults(run=run_dmasking)
+    add_supernet(methods)
     add_lanas(methods)
     p.set_defaults(run=lambda args: p.print_help() or 0)
 
@@ -58,12 +64,43 @@ def run_dmasking(args: argparse.Namespace) -> int:
     target = args.target_mflops * 1e6 if args.cost == "macs" else args.target_ms
     config = SearchConfig(space=args.config, target=target, cost=args.cost, lut=args.lut or "", epochs=args.epochs,
                           warmup_epochs=args.warmup_epochs, batch_size=args.batch_size, limit_train=args.limit_train,
-                          arch_lr=args.arch_lr, temperature=args.temperature, seed=args.seed, threads=args.threads, name=args.name)
+                          arch_lr=args.arch_lr, temperature=args.temperature, seed=args.seed, threads=args.threads,
+                          name=args.name, derivation=args.derive, band=args.band)
     if args.build_lut:
         _build_lut(config.space, config.lut, config.num_classes)
     search = DMaskingSearch(config, args.out)
     path = search.run(resume=args.resume)
     print(f"derived network: {path}  (mobilezoo profile {path}; mobilezoo train ... model={path})")
+    return 0
+
+
+def add_supernet(methods: Any) -> None:
+    p = methods.add_parser("supernet", help="train a search space's supernet single-path (uniform) for one-shot LaNAS")
+    p.description = ("Train the masked supernet of a search space the way one-shot LaNAS does: each batch trains one "
+                     "network of the space drawn uniformly (single path), so every network inherits weights trained "
+                     "as itself. Writes --out/search.pt for `search lanas --supernet`.")
+    p.add_argument("--config", required=True, help="search space YAML, e.g. configs/search/fmnist_small.yaml")
+    p.add_argument("--epochs", type=EPOCHS, default=10)
+    p.add_argument("--batch-size", type=Count(1, 65_536), default=64)
+    p.add_argument("--limit-train", type=Count(1, 50_000), default=2000,
+                   help="Fashion-MNIST training images (default 2000; one-shot scoring uses the images after them)")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--threads", type=THREADS_OR_DEFAULT, default=0, help="torch threads (default: leave as is)")
+    p.add_argument("--out", required=True, help="folder: search.pt, search_log.jsonl")
+    p.add_argument("--resume", action="store_true", help="continue from --out/search.pt")
+    p.set_defaults(run=run_supernet)
+
+
+def run_supernet(args: argparse.Namespace) -> int:
+    from ..nas.search import DMaskingSearch, SearchConfig
+
+    # every image trains the weights; the architecture parameters are never trained
+    config = SearchConfig(space=args.config, target=0.0, sampling="uniform", epochs=args.epochs, warmup_epochs=0,
+                          batch_size=args.batch_size, limit_train=args.limit_train, seed=args.seed,
+                          threads=args.threads, name="supernet")
+    path = DMaskingSearch(config, args.out).run(resume=args.resume)
+    if path is not None:
+        print(f"single-path supernet: {path}  (mobilezoo search lanas --space {args.config} --supernet {path} ...)")
     return 0
 
 
@@ -169,7 +206,8 @@ def _search_space(args: argparse.Namespace) -> int:
     settings = {**_settings(args), "space_file": os.path.abspath(args.space), "supernet": os.path.abspath(args.supernet),
                 "eval_images": args.eval_images}
     result = search_space_file(space, searcher, lambda arch: evaluator(space, arch), latency, args.evaluations,
-                               args.out, args.name, args.budget_ms, progress, resume=args.resume, settings=settings)
+                               args.out, args.name, args.budget_ms, progress, resume=args.resume, settings=settings,
+                               num_classes=evaluator.net.classifier.out_channels)
     bar.close()
     print(f"best: one-shot top-1 {result.best.score:.4f}, predicted {result.best_latency_ms:.4g} ms "
           f"(budget {args.budget_ms:g}) -> {result.definition}  (mobilezoo train ... model={result.definition})")

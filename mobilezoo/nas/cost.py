@@ -131,6 +131,18 @@ class CostTables:
                                  choice.get(slot.out_var, 0), r])
         return total + float(self.head[choice.get(self.space.slots[-1].out_var, 0), r])
 
+    def exact_many(self, choices: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The costs of many networks at once: ``choices[var]`` holds one option index per network (what
+        ``exact`` gives for each, as a float64 tensor)."""
+        r = choices["res"]
+        total = self.stem[r]
+        for slot, table in zip(self.space.slots, self.slots):
+            zero = torch.zeros_like(r)
+            i = choices[slot.in_var] if slot.in_var is not None and slot.index == 0 else zero
+            total = total + table[choices.get(f"op{slot.name[3:]}", zero), i, choices.get(slot.mid_var, zero),
+                                  choices.get(slot.out_var, zero), r]
+        return self.readout(total + self.head[choices[self.space.slots[-1].out_var], r])
+
     def minimum(self) -> float:
         """The cost of the cheapest network: every resolution and stage width tried, each block's own choices
         (op, mid width) minimised given them (they touch no other block, so this is exact)."""

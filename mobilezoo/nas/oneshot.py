@@ -70,7 +70,7 @@ class OneShotEvaluator:
     def from_search(cls, checkpoint: str | Path, space: SearchSpace, calibration_images: int = 500,
                     eval_images: int = 1000) -> "OneShotEvaluator":
         """Load a ``mobilezoo search dmasking`` checkpoint (weights only) and the images it did not train on."""
-        from ..data.fashion_mnist import TensorImageSet, fmnist_cfg, load_fashion_mnist
+        from ..data.fashion_mnist import VALIDATION_START, TensorImageSet, fmnist_cfg, load_fashion_mnist
         from ..registry import default_cfg
 
         from .search import read_search_checkpoint
@@ -89,9 +89,10 @@ class OneShotEvaluator:
         start = int(config["limit_train"])  # the search trained on the first limit_train images
         images, labels = load_fashion_mnist("train")
         stop = start + calibration_images + eval_images
-        if stop > len(labels):
+        if stop > VALIDATION_START:  # the validation split is for choosing between trained networks, not for scores
             raise InvalidInputError(f"the search used {start} training images; {calibration_images} + {eval_images} "
-                                    "more are not available: lower --eval-images")
+                                    f"more would reach the validation split (images {VALIDATION_START:,} on): lower "
+                                    "--eval-images")
         cfg = fmnist_cfg(default_cfg(space.full_resolution, num_classes=net.classifier.out_channels), space.full_resolution)
         data = TensorImageSet(images[start:stop], labels[start:stop], cfg)
         x = torch.stack([data[i][0] for i in range(len(data))])
@@ -133,7 +134,7 @@ class SpaceSearchResult:
 def search_space_file(space: SearchSpace, searcher: Searcher, evaluate: Callable[[Arch], float], latency: CostTables,
                       evaluations: int, out_dir: str | Path, name: str, budget_ms: float,
                       progress: Callable[[Evaluation], None] | None = None, resume: bool = False,
-                      settings: dict[str, Any] | None = None) -> SpaceSearchResult:
+                      settings: dict[str, Any] | None = None, num_classes: int = 10) -> SpaceSearchResult:
     """Run ``searcher`` for ``evaluations``; write history.jsonl and the best network's definition (best.yaml).
 
     Every evaluation is appended to ``evaluations.jsonl`` as it finishes; ``resume`` continues from that log
@@ -161,5 +162,6 @@ def search_space_file(space: SearchSpace, searcher: Searcher, evaluate: Callable
                f"predicted {best_latency:.4g} ms, one-shot top-1 {best.score:.4f} after {len(rows)} evaluations "
                f"({time.perf_counter() - started:.0f} s).\n"
                "Build: mobilezoo.create_model('<this file>'); train, profile, export and bench by path.")
-    path = write_definition(derive_definition(space, choice_of(space, best.arch), name), out / "best.yaml", comment)
+    path = write_definition(derive_definition(space, choice_of(space, best.arch), name, num_classes), out / "best.yaml",
+                            comment)
     return SpaceSearchResult(best, best_latency, path, rows)

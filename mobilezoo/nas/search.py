@@ -12,7 +12,11 @@ within it the multiplier is ``alpha`` and cross-entropy alone decides. (A plain 
 drove short searches to the space's smallest network whatever the budget.) The Gumbel
 temperature starts at 5.0 and is multiplied by exp(-0.045) every epoch. Every epoch ends with a checkpoint and a
 JSON line (losses, expected cost, temperature, the argmax architecture and its exact cost, the probabilities);
-``resume`` continues from the checkpoint. The result is the argmax network as an FBNet definition file.
+``resume`` continues from the checkpoint. The result is an FBNet definition file: by default the most probable
+network whose exact cost spends the budget (:mod:`.budget_derivation`), or each choice's argmax.
+
+``sampling: uniform`` trains the same supernet single-path instead (one network drawn uniformly per batch, no
+architecture steps): the supernet one-shot LaNAS scores networks with (``search lanas --supernet``).
 """
 
 from __future__ import annotations
@@ -32,13 +36,19 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InvalidInputError
-from ..fileio import atomic_path, ensure_writable_dir, save_png
+from ..data.fashion_mnist import VALIDATION_START
+from ..fileio import atomic_path, ensure_writable_dir, save_png, write_json_atomic
+from .budget_derivation import Derivation, derive_within_budget
 from .cost import CostTables, mac_tables
 from .derive import derive_definition, write_definition
 from .space import SearchSpace
 from .supernet import MaskedSupernet
 
 CHECKPOINT, LOG, DEFINITION, PLOT = "search.pt", "search_log.jsonl", "derived.yaml", "probabilities.png"
+DERIVATION = "derivation.json"
+SAMPLINGS = ("gumbel", "uniform")
+#: settings that only shape the derivation at the end: a resumed search may change them
+DERIVATION_SETTINGS = ("derivation", "band")
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,21 @@ class SearchConfig:
     seed: int = 0
     threads: int = 0
     name: str = "searched"
+    sampling: str = "gumbel"  # gumbel: DMaskingNAS; uniform: single-path supernet training only (no architecture steps)
+    derivation: str = "budget"  # budget: the most probable network in [band * target, target]; argmax: per choice
+    band: float = 0.9
 
     def check(self) -> None:
+        if self.sampling not in SAMPLINGS:
+            raise InvalidInputError(f"sampling must be one of {', '.join(SAMPLINGS)}, got '{self.sampling}'")
+        if self.derivation not in ("budget", "argmax"):
+            raise InvalidInputError(f"derivation must be budget or argmax, got '{self.derivation}'")
+        if not 0 < self.band <= 1:
+            raise InvalidInputError(f"band must be in (0, 1], got {self.band}")
+        if self.limit_train > VALIDATION_START:
+            raise InvalidInputError(f"limit_train {self.limit_train} reaches into the validation split (training "
+                                    f"images {VALIDATION_START:,} on, kept for choosing between trained networks); "
+                                    f"use at most {VALIDATION_START:,}")
         if self.cost not in ("macs", "latency"):
             raise InvalidInputError(f"cost must be macs or latency, got '{self.cost}'")
         if self.cost == "latency" and not self.lut:
@@ -80,7 +103,7 @@ class SearchConfig:
             raise InvalidInputError(f"split must be in (0, 1), got {self.split}")
         if not (math.isfinite(self.temperature) and self.temperature > 0):
             raise InvalidInputError(f"temperature must be a positive number, got {self.temperature}")
-        if not (math.isfinite(self.target) and self.target > 0):
+        if self.sampling == "gumbel" and not (math.isfinite(self.target) and self.target > 0):
             raise InvalidInputError(f"the target budget must be a positive number, got {self.target}")
 
 
@@ -98,8 +121,12 @@ def _data(config: SearchConfig, space: SearchSpace):
     from ..registry import default_cfg
 
     cfg = fmnist_cfg(default_cfg(space.full_resolution, num_classes=config.num_classes), space.full_resolution)
-    data = fashion_mnist("train", cfg, config.limit_train)
+    data = fashion_mnist("train_without_val", cfg, config.limit_train)  # never the validation split
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(config.seed)).tolist()
+    if config.sampling == "uniform":  # no architecture steps: every image trains the weights
+        if len(order) < config.batch_size:
+            raise InvalidInputError(f"limit_train {config.limit_train} is fewer than batch_size {config.batch_size}")
+        return torch.utils.data.Subset(data, order), None
     cut = int(len(order) * config.split)
     if cut < config.batch_size or len(order) - cut < config.batch_size:
         raise InvalidInputError(f"limit_train {config.limit_train} leaves fewer than batch_size {config.batch_size} "
@@ -138,7 +165,7 @@ class DMaskingSearch:
         self.out = ensure_writable_dir(out_dir, "--out")
         self.tables = cost_tables(config, self.space)
         smallest = self.tables.minimum()
-        if config.target < smallest:
+        if config.sampling == "gumbel" and config.target < smallest:
             unit = "MFLOPs" if config.cost == "macs" else "ms"
             scale = 1e6 if config.cost == "macs" else 1.0
             raise InvalidInputError(f"target {config.target / scale:g} {unit} is below the smallest network of space "
@@ -175,7 +202,9 @@ class DMaskingSearch:
         path = self.out / CHECKPOINT
         state, recorded = read_search_checkpoint(path, ("net", "weight_opt"))
         mine = dataclasses.asdict(self.config)
-        changed = [k for k in mine if k not in ("epochs", "threads") and recorded.get(k) != mine[k]]
+        defaults = {f.name: f.default for f in dataclasses.fields(SearchConfig)}  # a search recorded before a field existed
+        changed = [k for k in mine if k not in ("epochs", "threads", *DERIVATION_SETTINGS)
+                   and recorded.get(k, defaults[k]) != mine[k]]
         if changed:
             raise InvalidInputError(f"'{path}' is a search with another {changed[0]} ({recorded.get(changed[0])!r}, "
                                     f"now {mine[changed[0]]!r}); use another --out or the same settings")
@@ -197,7 +226,8 @@ class DMaskingSearch:
 
         config = self.config
         tau = self.temperature()
-        search_arch = self.epoch >= config.warmup_epochs
+        uniform = config.sampling == "uniform"
+        search_arch = self.epoch >= config.warmup_epochs and not uniform
         generator = torch.Generator().manual_seed(config.seed * 1000 + self.epoch)
 
         def batches(dataset: torch.utils.data.Dataset) -> torch.utils.data.DataLoader:
@@ -205,7 +235,8 @@ class DMaskingSearch:
                                                generator=generator)
 
         weights = batches(self.weight_set)
-        archs = iter(batches(self.arch_set))  # created here: its seed draw comes before the weight batches', as recorded
+        # created here: its seed draw comes before the weight batches', as recorded (no split: single-path training)
+        archs = iter(batches(self.arch_set)) if self.arch_set is not None else iter(())
         sums = {"weight_ce": 0.0, "arch_loss": 0.0, "arch_ce": 0.0, "expected_cost": 0.0}
         counts = {"w": 0, "a": 0}
         started = time.perf_counter()
@@ -213,7 +244,10 @@ class DMaskingSearch:
         bar = progress_bar(weights, desc=f"search epoch {self.epoch + 1}/{config.epochs} (tau {tau:.3f})", unit="batch",
                            disable=not show_progress)
         for images, labels in bar:
-            g = {k: v.detach() for k, v in self.net.gumbel_weights(tau, generator).items()}
+            if uniform:  # single path: one network of the space, drawn uniformly
+                g = self.net.uniform_path(generator)
+            else:
+                g = {k: v.detach() for k, v in self.net.gumbel_weights(tau, generator).items()}
             ce = F.cross_entropy(self.net(images, g), labels)
             self.weight_opt.zero_grad(set_to_none=True)
             ce.backward()
@@ -273,16 +307,35 @@ class DMaskingSearch:
                                                      "argmax_cost")}), flush=True)
         if self.epoch < self.config.epochs:
             return None
+        if self.config.sampling == "uniform":
+            return self.out / CHECKPOINT  # a supernet for one-shot scoring (`search lanas --supernet`), no network
         return self.derive()
 
+    def derivation(self) -> Derivation:
+        """The network to hand over: the most probable one within the budget's band, or each choice's argmax."""
+        probabilities = {k: v.detach() for k, v in self.net.probabilities().items()}
+        argmax = self.net.argmax_choice()
+        if self.config.derivation == "argmax":
+            cost = self.tables.exact(argmax)
+            score = float(sum(torch.log(probabilities[k][i].double().clamp_min(1e-12)) for k, i in argmax.items()))
+            return Derivation(argmax, cost, score, "argmax", 1, int(self.config.band * self.config.target <= cost
+                                                                    <= self.config.target), argmax, cost)
+        return derive_within_budget(probabilities, self.tables, self.config.target, self.config.band,
+                                    seed=self.config.seed)
+
     def derive(self) -> Path:
-        choice = self.net.argmax_choice()
+        derivation = self.derivation()
+        choice = derivation.choice
         definition = derive_definition(self.space, choice, self.config.name, self.config.num_classes)
         unit = self.tables.unit
         comment = (f"Found by `mobilezoo search dmasking` in space '{self.space.name}' ({self.space.source}) for a target of "
-                   f"{self.config.target:g} {unit}; exact cost {self.tables.exact(choice):g} {unit}.\n"
+                   f"{self.config.target:g} {unit}; exact cost {derivation.cost:g} {unit}; derived: {derivation.rule} "
+                   f"(most probable of {derivation.in_band} drawn networks in [{self.config.band:g}, 1] x target; "
+                   f"the argmax costs {derivation.argmax_cost:g}).\n"
                    "Build: mobilezoo.create_model('<this file>'); train, profile, export and bench by path.")
         path = write_definition(definition, self.out / DEFINITION, comment)
+        write_json_atomic(self.out / DERIVATION, {**derivation.to_dict(), "target": self.config.target, "unit": unit,
+                                                   "band": self.config.band, "epochs": self.epoch})
         plot_probabilities(self.history, self.out / PLOT)
         return path
 

@@ -199,6 +199,15 @@ class MaskedSupernet(nn.Module):
             weights[var] = F.softmax((theta - torch.log(-torch.log(uniform.to(theta.device)))) / temperature, dim=0)
         return weights
 
+    def uniform_path(self, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """One network drawn uniformly from the space, as one-hot weights: single-path training (SPOS, and
+        one-shot LaNAS's supernet) trains every network alike, independent of the architecture parameters."""
+        weights = self._fixed()
+        for var, theta in self.arch.items():
+            pick = int(torch.randint(len(theta), (1,), generator=generator))
+            weights[var] = F.one_hot(torch.tensor(pick), len(theta)).float().to(theta.device)
+        return weights
+
     def argmax_choice(self) -> dict[str, int]:
         return {var: int(self.arch[var].argmax()) if var in self.arch else 0 for var in self.variables}
 
