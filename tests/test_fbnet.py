@@ -212,3 +212,21 @@ def test_cli_profile_fbnetv2_f1(capsys):
     assert main(["profile", "fbnetv2_f1"]) == 0
     out = capsys.readouterr().out
     assert "5,999,408" in out and "56.41 M" in out
+
+
+def test_width_ratio_scales_every_width_as_mobile_vision_rounds_it():
+    from mobilezoo.errors import ArchDefError
+    from mobilezoo.models.blocks import make_divisible
+
+    full = mobilezoo.create_model("fbnetv2_f1", num_classes=10)
+    half = mobilezoo.create_model("fbnetv2_f1", num_classes=10, width_ratio=0.5)
+    assert [b.out_channels for b in half.blocks_spec] == [make_divisible(b.out_channels * 0.5, 8)
+                                                          for b in full.blocks_spec]
+    assert [(b.op, b.stride, b.expansion) for b in half.blocks_spec] == [(b.op, b.stride, b.expansion)
+                                                                          for b in full.blocks_spec]
+    assert half.eval()(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert sum(p.numel() for p in half.parameters()) < sum(p.numel() for p in full.parameters()) / 3
+    same = mobilezoo.create_model("fbnetv2_f1", num_classes=10, width_ratio=1.0)
+    assert [b.out_channels for b in same.blocks_spec] == [b.out_channels for b in full.blocks_spec]
+    with pytest.raises(ArchDefError, match=r"width_ratio must be a number in \(0, 16\]"):
+        mobilezoo.create_model("fbnetv2_f1", width_ratio=0)

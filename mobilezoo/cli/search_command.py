@@ -37,6 +37,9 @@ def add_search(verbs: Any) -> None:
     d.add_argument("--temperature", type=Real(0, 1000, open_low=True), default=5.0,
                    help="initial Gumbel-softmax temperature (default 5.0; low values sample near one-hot networks, "
                    "which makes the supernet a better one-shot evaluator for `search lanas`)")
+    d.add_argument("--temperature-decay", type=Real(0, 10), default=0.045,
+                   help="the temperature is multiplied by exp(-decay) every epoch (default 0.045, the paper's for 90 "
+                   "epochs; a shorter search that should end as sharp takes a larger one)")
     d.add_argument("--seed", type=SEED, default=0)
     d.add_argument("--threads", type=THREADS_OR_DEFAULT, default=0, help="torch threads (default: leave as is)")
     d.add_argument("--name", default="searched", help="name written into the derived definition")
@@ -64,7 +67,8 @@ def run_dmasking(args: argparse.Namespace) -> int:
     target = args.target_mflops * 1e6 if args.cost == "macs" else args.target_ms
     config = SearchConfig(space=args.config, target=target, cost=args.cost, lut=args.lut or "", epochs=args.epochs,
                           warmup_epochs=args.warmup_epochs, batch_size=args.batch_size, limit_train=args.limit_train,
-                          arch_lr=args.arch_lr, temperature=args.temperature, seed=args.seed, threads=args.threads,
+                          arch_lr=args.arch_lr, temperature=args.temperature,
+                          temperature_decay=args.temperature_decay, seed=args.seed, threads=args.threads,
                           name=args.name, derivation=args.derive, band=args.band)
     if args.build_lut:
         _build_lut(config.space, config.lut, config.num_classes)

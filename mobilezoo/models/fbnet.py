@@ -341,8 +341,21 @@ def _parse_row(row: Any, at: str) -> tuple[str, int, int, int, float, int | None
     return op, out_channels, stride, repeat, float(expansion), dw_padding
 
 
-def build_fbnet(arch: Mapping[str, Any], num_classes: int = 1000, in_chans: int = 3, where: str = "definition") -> FBNet:
-    """Build a network from an architecture definition (``input_size``, ``options``, ``stages``)."""
+def scale_widths(arch: Mapping[str, Any], width_ratio: float, divisor: int) -> dict[str, Any]:
+    """``arch`` with every row's out_channels times ``width_ratio``, rounded to ``divisor`` (mobile-vision's
+    ``width_ratio``: the whole network, stem and head included, the expansions kept)."""
+    if isinstance(width_ratio, bool) or not isinstance(width_ratio, (int, float)) or not 0 < width_ratio <= 16:
+        raise ArchDefError(f"width_ratio must be a number in (0, 16], got {width_ratio!r}")
+    stages = [[[row[0], make_divisible(row[1] * width_ratio, divisor) if isinstance(row[1], (int, float))
+                and not isinstance(row[1], bool) else row[1], *row[2:]] if isinstance(row, (list, tuple)) and len(row) >= 2
+               else row for row in stage] if isinstance(stage, (list, tuple)) else stage for stage in arch.get("stages", [])]
+    return {**arch, "stages": stages}
+
+
+def build_fbnet(arch: Mapping[str, Any], num_classes: int = 1000, in_chans: int = 3, where: str = "definition",
+                width_ratio: float = 1.0) -> FBNet:
+    """Build a network from an architecture definition (``input_size``, ``options``, ``stages``); ``width_ratio``
+    scales every width (rounded to the definition's ``width_divisor``), as mobile-vision's builder does."""
     options = dict(OPTION_DEFAULTS)
     unknown = set(arch.get("options", {})) - set(OPTION_DEFAULTS)
     if unknown:
@@ -350,6 +363,8 @@ def build_fbnet(arch: Mapping[str, Any], num_classes: int = 1000, in_chans: int 
     options.update(arch.get("options", {}))
     if not isinstance(options["width_divisor"], int) or options["width_divisor"] < 1:
         raise ArchDefError(f"{where}: width_divisor must be a whole number >= 1")
+    if width_ratio != 1.0:
+        arch = scale_widths(arch, width_ratio, options["width_divisor"])
     blocks = expand_blocks(arch, in_chans, where)
     estimate = estimate_weight_params(blocks, options["width_divisor"]) + blocks[-1].out_channels * num_classes
     if estimate > MAX_PARAMS:
@@ -424,8 +439,8 @@ def _paper(name: str) -> str:
 
 
 def _fbnet_builder(name: str):
-    def build(num_classes: int = 1000, in_chans: int = 3) -> FBNet:
-        return build_fbnet(ARCHS[name], num_classes=num_classes, in_chans=in_chans, where=name)
+    def build(num_classes: int = 1000, in_chans: int = 3, width_ratio: float = 1.0) -> FBNet:
+        return build_fbnet(ARCHS[name], num_classes=num_classes, in_chans=in_chans, where=name, width_ratio=width_ratio)
 
     build.__doc__ = f"Build {name} from its architecture definition."
     return build
@@ -480,8 +495,9 @@ def _register_searched() -> None:
         arch = read_yaml_file(path, "searched network definition")
         name = arch["name"]
 
-        def build(num_classes: int = 10, in_chans: int = 3, arch: Mapping[str, Any] = arch, name: str = name) -> FBNet:
-            return build_fbnet(arch, num_classes=num_classes, in_chans=in_chans, where=name)
+        def build(num_classes: int = 10, in_chans: int = 3, width_ratio: float = 1.0, arch: Mapping[str, Any] = arch,
+                  name: str = name) -> FBNet:
+            return build_fbnet(arch, num_classes=num_classes, in_chans=in_chans, where=name, width_ratio=width_ratio)
 
         register_model(
             ModelEntry(
