@@ -379,3 +379,21 @@ def test_sweep_on_local_ray_resumes_after_a_kill_and_records_failures(tmp_path):
     assert set(report["spaces"]) == {"resnet", "vanilla"} and len(report["ks"]) == 1
     assert all((tmp_path / "report" / f).stat().st_size > 1000 for f in ("edf.png", "edf_normalized.png",
                                                                         "search_efficiency.png", "error_vs_complexity.png"))
+
+
+def test_an_explicit_trial_keeps_the_seed_its_recipe_names():
+    config = SweepConfig.from_dict({"name": "x", "seed": 10, "trials": [
+        {"id": "a-s0", "model": "anynet_cifar", "seed": 0},
+        {"id": "a-s1", "model": "anynet_cifar", "seed": 1},
+        {"id": "b", "model": "anynet_cifar"}]})
+    assert [t.seed for t in make_trials(config)] == [0, 1, 12]  # the last: sweep seed + its index
+    with pytest.raises(InvalidInputError, match="seed must be a whole number"):
+        SweepConfig.from_dict({"name": "x", "trials": [{"id": "a", "model": "anynet_cifar", "seed": -1}]})
+    # a sweep recorded before trials had seeds keeps its fingerprint (its folder still resumes)
+    unseeded = SweepConfig.from_dict({"name": "x", "trials": [{"id": "b", "model": "anynet_cifar"}]})
+    import hashlib
+
+    data = unseeded.to_dict()
+    data.pop("samples"), data.pop("keep_checkpoints")
+    data["trials"] = [{k: v for k, v in t.items() if k != "seed"} for t in data["trials"]]
+    assert unseeded.fingerprint() == hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]

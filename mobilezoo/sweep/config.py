@@ -8,7 +8,7 @@
       - {metric: params, low: 10000, high: 400000}
     recipe: {epochs: 1, limit_train: 2000, ...}   # mobilezoo train options (checked like a training config)
     threads_per_trial: 1
-    trials:                        # optional explicit trials: any zoo model, with recipe overrides
+    trials:                        # optional explicit trials: any zoo model, with recipe overrides (and seed)
       - {id: r20, model: anynet_cifar, model_kwargs: {depths: [3, 3, 3]}, recipe: {lr: 0.05}}
 
 Every key is checked when the file is read; an unknown key names the closest valid one.
@@ -58,6 +58,7 @@ class ExplicitTrial:
     model: str
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None  # its training seed (default: the sweep's seed + the trial's index)
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,11 @@ class SweepConfig:
                     raise InvalidInputError(f"trial '{item['id']}': {key} must be a mapping, got "
                                             f"{type(item[key]).__name__}")
             _check_recipe({**recipe, **item.get("recipe", {})}, f"trial '{item['id']}' recipe")
+            seed = item.get("seed")
+            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
+                raise InvalidInputError(f"trial '{item['id']}': seed must be a whole number >= 0, got {seed!r}")
             trials.append(ExplicitTrial(str(item["id"]), str(item["model"]), dict(item.get("model_kwargs", {})),
-                                        dict(item.get("recipe", {}))))
+                                        dict(item.get("recipe", {})), seed))
         ids = [t.id for t in trials]
         if len(set(ids)) != len(ids):
             raise InvalidInputError(f"explicit trial ids must be unique, got {ids}")
@@ -151,6 +155,9 @@ class SweepConfig:
         data = self.to_dict()
         data.pop("samples")
         data.pop("keep_checkpoints")
+        for trial in data["trials"]:  # sweeps written before trials had their own seed keep their fingerprint
+            if trial["seed"] is None:
+                trial.pop("seed")
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -57,9 +57,10 @@ def make_trials(config: SweepConfig) -> list[Trial]:
             trials.append(Trial(f"{name}-{index:04d}", "anynet_cifar", spec.model_kwargs(), dict(config.recipe),
                                 config.seed + index, config.threads_per_trial, name, config.keep_checkpoints, info))
     for index, explicit in enumerate(config.trials):
-        trials.append(Trial(explicit.id, explicit.model, dict(explicit.model_kwargs),
-                            {**config.recipe, **explicit.recipe}, config.seed + index, config.threads_per_trial,
-                            None, config.keep_checkpoints))
+        recipe = {**config.recipe, **explicit.recipe}
+        seed = config.seed + index if explicit.seed is None else explicit.seed  # e.g. the seeds of one network
+        trials.append(Trial(explicit.id, explicit.model, dict(explicit.model_kwargs), recipe, seed,
+                            config.threads_per_trial, None, config.keep_checkpoints))
     return trials
 
 

@@ -1,0 +1,422 @@
+#!/usr/bin/env python
+"""Searched vs random vs hand-designed networks at equal latency on Fashion-MNIST (issue 29): the Pareto study.
+
+Runtime: ONNX Runtime, 1 thread, on this machine. Budgets: 0.05, 0.075 and 0.10 ms, as the space's latency table
+(`lut_onnxruntime_1t.json`, built by `--build-lut` over configs/search/fmnist_small.yaml) predicts them.
+Phases, each resumable (rerun the same command after a kill) and run in this order:
+
+    bash benchmarks/search_pareto_searches.sh          # DMaskingNAS x 3 budgets + the single-path supernet
+    python benchmarks/search_pareto.py nets            # LaNAS x 3, random x 10 per budget, FBNetV2 scaled -> nets/
+    python benchmarks/search_pareto.py train [--workers 2] [--max-trials N]   # every net x 3 seeds on Ray
+    python benchmarks/search_pareto.py latency         # measured ORT latency of every net (trained weights, seed 0)
+    python benchmarks/search_pareto.py spearman        # one-shot score (both supernets) vs trained accuracy
+    python benchmarks/search_pareto.py report          # study.json, study.md, pareto.png
+
+Evidence rules: every choice (which searched network represents a budget, which FBNetV2 scaling) is made on the
+validation split (the last 10,000 training images, never trained on: `eval_split: val`); the test split is read
+once per training, at its end, and only the report looks at it. Searches never read the validation split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mobilezoo.bench.runtimes import host_cpu
+from mobilezoo.fileio import save_png, write_json_atomic
+from mobilezoo.nas.derive import derive_definition, write_definition
+from mobilezoo.nas.latency_table import LatencyTable
+from mobilezoo.nas.lut_tables import latency_tables
+from mobilezoo.nas.space import SearchSpace
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "results" / "search_pareto"
+SPACE = ROOT / "configs" / "search" / "fmnist_small.yaml"
+LUT = OUT / "lut_onnxruntime_1t.json"
+BUDGETS = (0.05, 0.075, 0.1)  # ms, predicted by LUT
+BAND = 0.9  # every network of a budget is predicted in [BAND * budget, budget]
+RANDOM_PER_BUDGET = 10
+SEEDS = 3
+LANAS = {"evaluations": 100, "seed": 0, "cp": 0.1, "height": 5, "batch": 20}
+FBNET_WIDTHS = (0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 0.75, 1.0)
+FBNET_RESOLUTIONS = (16, 24, 32)
+RECIPE = {"dataset": "fashion_mnist", "eval_split": "val", "num_classes": 10, "epochs": 4, "batch_size": 64,
+          "lr": 0.1, "momentum": 0.9, "weight_decay": 4.0e-5, "warmup_epochs": 0.3, "label_smoothing": 0.1,
+          "limit_train": 10000, "limit_eval": 0}
+GUMBEL_SUPERNET = OUT / "searches" / "dmasking_0.075ms" / "search.pt"  # today's Gumbel-trained supernet
+UNIFORM_SUPERNET = OUT / "searches" / "supernet_uniform" / "search.pt"
+
+
+def git_commit() -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+def machine() -> dict[str, Any]:
+    return {"host_cpu": host_cpu(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def tables():
+    space = SearchSpace.from_file(SPACE)
+    return space, latency_tables(space, LatencyTable.load(LUT), source=str(LUT))
+
+
+def tag(budget: float) -> str:
+    return f"{budget:g}ms"
+
+
+# --- nets --------------------------------------------------------------------------------------------------
+
+
+def random_in_band(space: SearchSpace, latency, budget: float, count: int, seed: str) -> list[dict[str, int]]:
+    """``count`` distinct networks drawn uniformly from the space among those predicted in [BAND x budget, budget]
+    (rejection sampling: uniform draws, the first ``count`` in the band)."""
+    generator = torch.Generator().manual_seed(int.from_bytes(seed.encode(), "little") % 2**62)
+    names = list(space.variables())
+    found: list[dict[str, int]] = []
+    while len(found) < count:
+        draws = {v: torch.randint(n, (20_000,), generator=generator) for v, n in space.variables().items()}
+        costs = latency.exact_many(draws)
+        for k in torch.nonzero((costs >= BAND * budget) & (costs <= budget)).flatten().tolist():
+            choice = {v: int(draws[v][k]) for v in names}
+            if choice not in found:
+                found.append(choice)
+            if len(found) == count:
+                break
+    return found
+
+
+def run_lanas(budget: float) -> Path:
+    out = OUT / "searches" / f"lanas_{tag(budget)}"
+    best = out / "best.yaml"
+    if not best.exists():
+        command = [sys.executable, "-m", "mobilezoo", "search", "lanas", "--space", str(SPACE), "--supernet",
+                   str(UNIFORM_SUPERNET), "--lut", str(LUT), "--budget-ms", str(budget), "--threads", "1",
+                   "--evaluations", str(LANAS["evaluations"]), "--seed", str(LANAS["seed"]), "--cp", str(LANAS["cp"]),
+                   "--height", str(LANAS["height"]), "--batch", str(LANAS["batch"]),
+                   "--name", f"lanas_fmnist_{tag(budget).replace('.', 'p')}", "--out", str(out)]
+        if (out / "evaluations.jsonl").exists():
+            command.append("--resume")
+        subprocess.run(command, check=True)
+    return best
+
+
+def measure_fbnet(width: float, resolution: int) -> float:
+    import mobilezoo
+    from mobilezoo.bench.block_timing import measure_in_runtime
+    from mobilezoo.bench.weights import synthetic_weights
+
+    model = mobilezoo.create_model("fbnetv2_f1", num_classes=10, width_ratio=width).eval()
+    synthetic_weights(model, (3, resolution, resolution))
+    return measure_in_runtime(model, (1, 3, resolution, resolution), "onnxruntime", 1)
+
+
+def phase_nets(args: argparse.Namespace) -> None:
+    torch.set_num_threads(1)
+    space, latency = tables()
+    nets_dir = OUT / "nets"
+    nets_dir.mkdir(parents=True, exist_ok=True)
+    nets: list[dict[str, Any]] = []
+
+    def add(name: str, kind: str, budget: float, choice: dict[str, int] | None = None, source: Path | None = None,
+            **extra: Any) -> None:
+        path = nets_dir / f"{name}.yaml"
+        if choice is not None:
+            write_definition(derive_definition(space, choice, name, 10), path,
+                             f"{kind} network of the search_pareto study, budget {budget:g} ms (predicted)")
+        elif source is not None:
+            shutil.copyfile(source, path)
+        if path.exists():
+            import yaml
+
+            definition = yaml.safe_load(path.read_text())
+            extra.setdefault("input_size", definition["input_size"])
+            extra.setdefault("model", str(path.relative_to(ROOT)))
+            predicted = latency.exact(choice) if choice is not None else None
+            nets.append({"net": name, "kind": kind, "budget_ms": budget, "predicted_ms": predicted, **extra})
+        else:
+            nets.append({"net": name, "kind": kind, "budget_ms": budget, **extra})
+
+    for budget in BUDGETS:
+        search = OUT / "searches" / f"dmasking_{tag(budget)}"
+        derivation = json.loads((search / "derivation.json").read_text())
+        add(f"dmasking_{tag(budget)}", "dmasking", budget, derivation["choice"])
+        lanas = run_lanas(budget)
+        history = [json.loads(line) for line in (lanas.parent / "history.jsonl").read_text().splitlines()]
+        best = max(history, key=lambda row: row["score"])
+        add(f"lanas_{tag(budget)}", "lanas", budget, dict(zip(space.variables(), best["arch"])))
+        for index, choice in enumerate(random_in_band(space, latency, budget, RANDOM_PER_BUDGET, f"random:{budget}")):
+            add(f"random_{tag(budget)}_{index:02d}", "random", budget, choice)
+    # FBNetV2-F1 scaled by width and resolution: measured, the largest that fits each budget (measured <= budget)
+    grid_path = OUT / "fbnet_grid.json"
+    grid = json.loads(grid_path.read_text()) if grid_path.exists() else []
+    done = {(row["width_ratio"], row["input_size"]) for row in grid}
+    for width in FBNET_WIDTHS:
+        for resolution in FBNET_RESOLUTIONS:
+            if (width, resolution) not in done:
+                grid.append({"width_ratio": width, "input_size": resolution,
+                             "measured_ms": round(measure_fbnet(width, resolution), 5)})
+                write_json_atomic(grid_path, grid)
+    for budget in BUDGETS:
+        fitting = [row for row in grid if row["measured_ms"] <= budget]
+        if not fitting:
+            nets.append({"net": f"fbnetv2_{tag(budget)}", "kind": "fbnetv2", "budget_ms": budget, "model": None,
+                         "note": f"no scaling of FBNetV2-F1 (width >= {min(FBNET_WIDTHS)}, input >= "
+                                 f"{min(FBNET_RESOLUTIONS)}) runs within {budget:g} ms; fastest "
+                                 f"{min(row['measured_ms'] for row in grid):.4f} ms"})
+            continue
+        pick = max(fitting, key=lambda row: (row["measured_ms"], row["input_size"]))
+        nets.append({"net": f"fbnetv2_{tag(budget)}", "kind": "fbnetv2", "budget_ms": budget, "model": "fbnetv2_f1",
+                     "model_kwargs": {"width_ratio": pick["width_ratio"]}, "input_size": pick["input_size"],
+                     "predicted_ms": None, "grid_measured_ms": pick["measured_ms"]})
+    write_json_atomic(OUT / "nets.json", {"budgets_ms": list(BUDGETS), "band": BAND, "nets": nets,
+                                          "git_commit": git_commit(), "machine": machine()})
+    print(f"{len(nets)} networks -> {OUT / 'nets.json'}")
+
+
+# --- train -------------------------------------------------------------------------------------------------
+
+
+def sweep_config():
+    from mobilezoo.sweep import SweepConfig
+
+    nets = [n for n in json.loads((OUT / "nets.json").read_text())["nets"] if n.get("model")]
+    trials = []
+    for seed in range(SEEDS):  # seed-major order: a partial run has every net once before any twice
+        for net in nets:
+            trials.append({"id": f"{net['net']}-s{seed}", "model": net["model"], "seed": seed,
+                           "model_kwargs": net.get("model_kwargs", {}), "recipe": {"input_size": net["input_size"]}})
+    return SweepConfig.from_dict({"name": "search_pareto", "seed": 0, "recipe": RECIPE, "trials": trials,
+                                  "threads_per_trial": 1, "keep_checkpoints": True})
+
+
+def phase_train(args: argparse.Namespace) -> None:
+    from mobilezoo.sweep import run_sweep
+
+    config = sweep_config()
+    outcome = run_sweep(config, OUT / "trainings", workers=args.workers, max_trials=args.max_trials)
+    print(f"ran {outcome.ran} trainings ({outcome.ok} ok, {outcome.failed} failed) in {outcome.wall_seconds:.0f} s; "
+          f"{outcome.skipped} were already recorded")
+
+
+# --- latency -----------------------------------------------------------------------------------------------
+
+
+def build_trained(net: dict[str, Any], trial_id: str) -> torch.nn.Module:
+    import mobilezoo
+
+    model = mobilezoo.create_model(str(ROOT / net["model"]) if net["model"].endswith(".yaml") else net["model"],
+                                   num_classes=10, **net.get("model_kwargs", {}))
+    checkpoint = OUT / "trainings" / "trials" / trial_id / "last.pt"
+    state = torch.load(checkpoint, weights_only=True, map_location="cpu")
+    weights = state.get("ema") or state["model"]
+    model.load_state_dict(weights)
+    return model.eval()
+
+
+def phase_latency(args: argparse.Namespace) -> None:
+    from mobilezoo.bench.block_timing import measure_in_runtime
+
+    torch.set_num_threads(1)
+    path = OUT / "latency.json"
+    measured = json.loads(path.read_text()) if path.exists() else {}
+    nets = [n for n in json.loads((OUT / "nets.json").read_text())["nets"] if n.get("model")]
+    for net in nets:
+        if net["net"] in measured:
+            continue
+        model = build_trained(net, f"{net['net']}-s0")
+        size = net["input_size"]
+        measured[net["net"]] = round(measure_in_runtime(model, (1, 3, size, size), "onnxruntime", 1), 5)
+        write_json_atomic(path, measured)
+        print(net["net"], measured[net["net"]], "ms", flush=True)
+
+
+# --- spearman ----------------------------------------------------------------------------------------------
+
+
+def trained_by_net() -> dict[str, dict[str, list[float]]]:
+    by_net: dict[str, dict[str, list[float]]] = {}
+    for line in (OUT / "trainings" / "results.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record.get("status") != "ok":
+            continue
+        net = record["id"].rsplit("-s", 1)[0]
+        entry = by_net.setdefault(net, {"val": [], "test": []})
+        entry["val"].append(record["top1"])
+        entry["test"].append(record["test_top1"])
+    return by_net
+
+
+def phase_spearman(args: argparse.Namespace) -> None:
+    from scipy import stats
+
+    from mobilezoo.nas.oneshot import OneShotEvaluator
+
+    torch.set_num_threads(args.threads)
+    space, _ = tables()
+    trained = trained_by_net()
+    nets = [n for n in json.loads((OUT / "nets.json").read_text())["nets"]
+            if n["kind"] != "fbnetv2" and n["net"] in trained and len(trained[n["net"]]["val"]) == SEEDS]
+    import yaml
+
+    result: dict[str, Any] = {"networks": len(nets), "git_commit": git_commit(), "machine": machine()}
+    rows = []
+    for label, supernet in (("uniform single-path", UNIFORM_SUPERNET), ("gumbel (dmasking 0.075 ms search)", GUMBEL_SUPERNET)):
+        evaluator = OneShotEvaluator.from_search(supernet, space, eval_images=1000)
+        scores, accuracy = [], []
+        for net in nets:
+            definition = yaml.safe_load((ROOT / net["model"]).read_text())
+            arch = arch_of(space, definition)
+            scores.append(evaluator(space, arch))
+            accuracy.append(float(np.mean(trained[net["net"]]["val"])))
+        rho, p = stats.spearmanr(scores, accuracy)
+        rng = np.random.default_rng(0)
+        boot = []
+        for _ in range(2000):
+            pick = rng.integers(0, len(nets), len(nets))
+            boot.append(stats.spearmanr(np.array(scores)[pick], np.array(accuracy)[pick])[0])
+        low, high = np.nanpercentile(boot, [2.5, 97.5])
+        result[label] = {"spearman": round(float(rho), 4), "p": float(p), "ci95": [round(float(low), 4), round(float(high), 4)]}
+        for net, score in zip(nets, scores):
+            rows.append({"supernet": label, "net": net["net"], "oneshot_top1": score,
+                         "val_top1_mean": float(np.mean(trained[net["net"]]["val"]))})
+    result["rows"] = rows
+    write_json_atomic(OUT / "spearman.json", result)
+    print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
+
+
+def arch_of(space: SearchSpace, definition: dict[str, Any]) -> tuple[int, ...]:
+    """The option indices of a derived definition (inverse of derive_definition)."""
+    choice: dict[str, int] = {"res": space.resolutions.index(definition["input_size"])}
+    rows = [row for stage in definition["stages"][1:-1] for row in stage]
+    width = space.stem_channels
+    for slot, row in zip(space.slots, rows):
+        op, out = row[0], row[1]
+        choice[f"op{slot.name[3:]}"] = slot.ops.index(op)
+        choice[slot.out_var] = slot.out_options.index(out)
+        if op == "skip":
+            choice[slot.mid_var] = 0 if slot.mid_var not in choice else choice[slot.mid_var]
+        else:
+            mid = round(row[4]["e"] * width)
+            choice[slot.mid_var] = slot.mid_options.index(mid)
+        width = out
+    return tuple(choice.get(v, 0) for v in space.variables())
+
+
+# --- report ------------------------------------------------------------------------------------------------
+
+
+def welch(a: list[float], b: list[float]) -> dict[str, float]:
+    from scipy import stats
+
+    t, p_two = stats.ttest_ind(a, b, equal_var=False)
+    p_greater = p_two / 2 if t > 0 else 1 - p_two / 2
+    u, p_mw = stats.mannwhitneyu(a, b, alternative="greater")
+    rng = np.random.default_rng(0)
+    diffs = [np.mean(rng.choice(a, len(a))) - np.mean(rng.choice(b, len(b))) for _ in range(10_000)]
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return {"difference": round(float(np.mean(a) - np.mean(b)), 3), "welch_t": round(float(t), 3),
+            "welch_p_greater": float(p_greater), "mannwhitney_p_greater": float(p_mw),
+            "bootstrap_ci95": [round(float(low), 3), round(float(high), 3)]}
+
+
+def phase_report(args: argparse.Namespace) -> None:
+    meta = json.loads((OUT / "nets.json").read_text())
+    trained = trained_by_net()
+    measured = json.loads((OUT / "latency.json").read_text()) if (OUT / "latency.json").exists() else {}
+    rows = []
+    for net in meta["nets"]:
+        scores = trained.get(net["net"])
+        rows.append({**net, "seeds": len(scores["val"]) if scores else 0,
+                     "val_mean": float(np.mean(scores["val"])) if scores else None,
+                     "val_std": float(np.std(scores["val"], ddof=1)) if scores and len(scores["val"]) > 1 else None,
+                     "test": scores["test"] if scores else [],
+                     "test_mean": float(np.mean(scores["test"])) if scores else None,
+                     "test_std": float(np.std(scores["test"], ddof=1)) if scores and len(scores["test"]) > 1 else None,
+                     "measured_ms": measured.get(net["net"])})
+    budgets = []
+    for budget in meta["budgets_ms"]:
+        here = [r for r in rows if r["budget_ms"] == budget]
+        searched = [r for r in here if r["kind"] in ("dmasking", "lanas") and r["seeds"] == SEEDS]
+        random_nets = [r for r in here if r["kind"] == "random" and r["seeds"] == SEEDS]
+        fbnet = next((r for r in here if r["kind"] == "fbnetv2"), None)
+        entry: dict[str, Any] = {"budget_ms": budget, "random_networks": len(random_nets)}
+        if searched and len(random_nets) >= 2:
+            chosen = max(searched, key=lambda r: r["val_mean"])  # chosen on validation, reported on test
+            random_means = [r["test_mean"] for r in random_nets]
+            entry.update(chosen=chosen["net"], chosen_on="validation mean over seeds",
+                         searched_test=chosen["test"], random_test_means=random_means,
+                         vs_random=welch(chosen["test"], random_means),
+                         each_searched={r["net"]: welch(r["test"], random_means) for r in searched})
+            if fbnet and fbnet.get("seeds") == SEEDS:
+                entry["vs_fbnetv2"] = welch(chosen["test"], fbnet["test"])
+        budgets.append(entry)
+    study = {"command": "see the module docstring of benchmarks/search_pareto.py", "recipe": RECIPE, "seeds": SEEDS,
+             "band": BAND, "lanas": LANAS, "rows": rows, "budgets": budgets, "git_commit": git_commit(),
+             "machine": machine(), "nets_commit": meta.get("git_commit")}
+    write_json_atomic(OUT / "study.json", study)
+    plot(rows)
+    print(json.dumps(budgets, indent=1))
+
+
+def plot(rows: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7.5, 5))
+    styles = {"random": ("tab:gray", "o", "random (matched latency)"), "dmasking": ("tab:red", "*", "DMaskingNAS"),
+              "lanas": ("tab:blue", "D", "LaNAS (one-shot)"), "fbnetv2": ("tab:green", "s", "FBNetV2-F1 scaled")}
+    for kind, (color, marker, label) in styles.items():
+        points = [r for r in rows if r["kind"] == kind and r.get("test_mean") is not None and r.get("measured_ms")]
+        if points:
+            axis.errorbar([r["measured_ms"] for r in points], [r["test_mean"] for r in points],
+                          yerr=[r["test_std"] or 0 for r in points], fmt=marker, color=color, label=label,
+                          markersize=9 if marker == "*" else 6, alpha=0.8 if kind == "random" else 1, capsize=2)
+    for kind in ("dmasking", "lanas", "random", "fbnetv2"):  # each kind's front: best test mean at or below a latency
+        points = sorted((r["measured_ms"], r["test_mean"]) for r in rows
+                        if r["kind"] == kind and r.get("test_mean") is not None and r.get("measured_ms"))
+        front, best = [], -1.0
+        for x, y in points:
+            if y > best:
+                front.append((x, y))
+                best = y
+        if len(front) > 1:
+            axis.step(*zip(*front), where="post", color=styles[kind][0], alpha=0.5)
+    axis.set_xlabel("measured latency, ONNX Runtime 1 thread (ms)")
+    axis.set_ylabel("Fashion-MNIST test top-1 (%), mean ± s.d. of 3 seeds")
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    save_png(figure, OUT / "pareto.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("phase", choices=("nets", "train", "latency", "spearman", "report"))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--max-trials", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    {"nets": phase_nets, "train": phase_train, "latency": phase_latency, "spearman": phase_spearman,
+     "report": phase_report}[args.phase](args)
+    print(f"{args.phase}: {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
