@@ -153,7 +153,7 @@ TINY = {"name": "tiny", "resolutions": [16, 8], "stem": {"op": "conv_k3_hs", "ch
 
 @needs_fmnist
 def test_lanas_on_a_search_space_under_a_latency_budget(tmp_path):
-    """Tiny space: a 1-epoch dmasking supernet, an ONNX Runtime table; LaNAS keeps every network within the budget,
+    """Tiny space: a 1-epoch single-path supernet, an ONNX Runtime table; LaNAS keeps every network within the budget,
     the one-shot score is that of the network the choice builds, and the best is a definition the zoo builds."""
     pytest.importorskip("onnxruntime")
     import json
@@ -179,9 +179,12 @@ def test_lanas_on_a_search_space_under_a_latency_budget(tmp_path):
     with pytest.raises(InvalidInputError, match="below the fastest network of space 'tiny'"):
         budget_space(space, latency, all_ms[0] - 1.0)  # a tiny space's prediction can be near 0 ms: subtract, not halve
     budget = all_ms[len(all_ms) // 2]  # about half the space is feasible
-    config = SearchConfig(space=str(tmp_path / "tiny.yaml"), target=1e9, epochs=1, warmup_epochs=0, batch_size=32,
-                          limit_train=192, seed=0, threads=1)
-    DMaskingSearch(config, tmp_path / "supernet").run(show_progress=False)
+    # the supernet trained single-path, as one-shot LaNAS trains it (issue 29)
+    assert main(["search", "supernet", "--config", str(tmp_path / "tiny.yaml"), "--epochs", "1", "--batch-size", "32",
+                 "--limit-train", "192", "--threads", "1", "--out", str(tmp_path / "supernet")]) == 0
+    state = torch.load(tmp_path / "supernet" / "search.pt", weights_only=True)
+    assert json.loads(state["config"])["sampling"] == "uniform"
+    assert all(bool((theta == 0).all()) for key, theta in state["net"].items() if key.startswith("arch."))
     out = tmp_path / "lanas"
     assert main(["search", "lanas", "--space", str(tmp_path / "tiny.yaml"), "--supernet",
                  str(tmp_path / "supernet" / "search.pt"), "--lut", str(lut), "--budget-ms", str(budget),
@@ -190,8 +193,9 @@ def test_lanas_on_a_search_space_under_a_latency_budget(tmp_path):
     assert len(rows) == 6 and len({tuple(r["arch"]) for r in rows}) == 6
     assert all(r["latency_ms"] <= budget + 5e-6 for r in rows)  # the history rounds to 5 decimals (up, at times)
     best = max(rows, key=lambda r: r["score"])
-    model = mobilezoo.create_model(str(out / "best.yaml"), num_classes=10)
+    model = mobilezoo.create_model(str(out / "best.yaml"))
     assert model.pretrained_cfg.input_size[-1] == space.resolutions[best["arch"][0]]
+    assert yaml.safe_load((out / "best.yaml").read_text())["num_classes"] == 10 == model.num_classes
     # the one-shot forward of a one-hot choice is the supernet restricted to that network: its MACs-exact cost
     # and its score are reproducible, and a choice outside the budget is rejected by the space
     evaluator = OneShotEvaluator.from_search(tmp_path / "supernet" / "search.pt", space, calibration_images=64, eval_images=64)
