@@ -166,7 +166,6 @@ def test_lanas_on_a_search_space_under_a_latency_budget(tmp_path):
     from mobilezoo.nas.latency_table import LatencyTable
     from mobilezoo.nas.lut_tables import latency_tables, measure_space
     from mobilezoo.nas.oneshot import OneShotEvaluator, budget_space, choice_of, one_hot
-    from mobilezoo.nas.search import DMaskingSearch, SearchConfig
     from mobilezoo.nas.space import SearchSpace
 
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))

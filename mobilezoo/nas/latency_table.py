@@ -19,7 +19,6 @@ shift fitted on ~1 ms networks can otherwise predict a 0.04 ms network below zer
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from dataclasses import dataclass, field
