@@ -104,7 +104,8 @@ def run_lanas(budget: float) -> Path:
     best = out / "best.yaml"
     if not best.exists():
         command = [sys.executable, "-m", "mobilezoo", "search", "lanas", "--space", str(SPACE), "--supernet",
-                   str(UNIFORM_SUPERNET), "--lut", str(LUT), "--budget-ms", str(budget), "--threads", "1",
+                   str(UNIFORM_SUPERNET), "--lut", str(LUT), "--budget-ms", str(budget), "--band", str(BAND),
+                   "--threads", "1",
                    "--evaluations", str(LANAS["evaluations"]), "--seed", str(LANAS["seed"]), "--cp", str(LANAS["cp"]),
                    "--height", str(LANAS["height"]), "--batch", str(LANAS["batch"]),
                    "--name", f"lanas_fmnist_{tag(budget).replace('.', 'p')}", "--out", str(out)]
@@ -365,11 +366,33 @@ def phase_report(args: argparse.Namespace) -> None:
                 entry["vs_fbnetv2"] = welch(chosen["test"], fbnet["test"])
         budgets.append(entry)
     study = {"command": "see the module docstring of benchmarks/search_pareto.py", "recipe": RECIPE, "seeds": SEEDS,
-             "band": BAND, "lanas": LANAS, "rows": rows, "budgets": budgets, "git_commit": git_commit(),
-             "machine": machine(), "nets_commit": meta.get("git_commit")}
+             "band": BAND, "lanas": LANAS, "rows": rows, "budgets": budgets, "convergence": convergence(),
+             "git_commit": git_commit(), "machine": machine(), "nets_commit": meta.get("git_commit")}
     write_json_atomic(OUT / "study.json", study)
     plot(rows)
     print(json.dumps(budgets, indent=1))
+
+
+def convergence() -> dict[str, Any]:
+    """How settled each DMaskingNAS search ended: the mean over choices of the most likely option's probability,
+    the epoch after which the argmax never changed, and the derivation (argmax cost vs the derived network's)."""
+    found = {}
+    for budget in BUDGETS:
+        folder = OUT / "searches" / f"dmasking_{tag(budget)}"
+        log = [json.loads(line) for line in (folder / "search_log.jsonl").read_text().splitlines()]
+        sharpness = [round(float(np.mean([max(v) for v in r["probabilities"].values() if len(v) > 1])), 4) for r in log]
+        stable_from = len(log)
+        while stable_from > 1 and log[stable_from - 2]["argmax"] == log[-1]["argmax"]:
+            stable_from -= 1
+        derivation = json.loads((folder / "derivation.json").read_text())
+        found[tag(budget)] = {"epochs": len(log), "mean_max_probability_by_epoch": sharpness,
+                              "argmax_unchanged_since_epoch": stable_from,
+                              "final_temperature": log[-1]["temperature"],
+                              "expected_ms_last_epoch": round(log[-1]["expected_cost"], 5),
+                              "argmax_ms": round(derivation["argmax_cost"], 5), "derived_ms": round(derivation["cost"], 5),
+                              "derivation_rule": derivation["rule"],
+                              "search_minutes": round(sum(r["seconds"] for r in log) / 60, 1)}
+    return found
 
 
 def plot(rows: list[dict[str, Any]]) -> None:

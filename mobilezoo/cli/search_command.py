@@ -136,6 +136,9 @@ def add_lanas(methods: Any) -> None:
     p.add_argument("--supernet", help="search space: the search.pt of a `mobilezoo search dmasking` over it")
     p.add_argument("--lut", help="search space: latency table of the space's blocks (one runtime)")
     p.add_argument("--budget-ms", type=Real(0, 1e6, open_low=True), help="search space: latency budget (ms, predicted by --lut)")
+    p.add_argument("--band", type=Real(0, 0.999), default=0.0,
+                   help="search space: only networks predicted at or above this share of --budget-ms (default 0: any "
+                   "network within the budget; 0.9 compares at matched latency)")
     p.add_argument("--build-lut", action="store_true", help="measure the space's blocks missing from --lut first (ONNX Runtime)")
     p.add_argument("--eval-images", type=Count(1, 60_000), default=1000, help="held-out images that score a network (default 1000)")
     p.add_argument("--threads", type=THREADS_OR_DEFAULT, default=0, help="torch threads (default: leave as is)")
@@ -196,7 +199,7 @@ def _search_space(args: argparse.Namespace) -> int:
         _build_lut(args.space, args.lut)
     space = SearchSpace.from_file(args.space)
     latency = latency_tables(space, LatencyTable.load(args.lut), source=args.lut)
-    candidates = budget_space(space, latency, args.budget_ms)
+    candidates = budget_space(space, latency, args.budget_ms, args.band)
     evaluator = OneShotEvaluator.from_search(args.supernet, space, eval_images=args.eval_images)
     searcher = make_searcher(args.algorithm, candidates, args.seed, **_settings(args))
     bar = progress_bar(total=args.evaluations, desc=f"{args.algorithm}: one-shot evaluations", unit="net")
@@ -208,7 +211,7 @@ def _search_space(args: argparse.Namespace) -> int:
         bar.update(1)
 
     settings = {**_settings(args), "space_file": os.path.abspath(args.space), "supernet": os.path.abspath(args.supernet),
-                "eval_images": args.eval_images}
+                "eval_images": args.eval_images, **({"band": args.band} if args.band else {})}
     result = search_space_file(space, searcher, lambda arch: evaluator(space, arch), latency, args.evaluations,
                                args.out, args.name, args.budget_ms, progress, resume=args.resume, settings=settings,
                                num_classes=evaluator.net.classifier.out_channels)

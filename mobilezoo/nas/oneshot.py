@@ -42,16 +42,21 @@ def one_hot(space: SearchSpace, arch: Arch) -> dict[str, torch.Tensor]:
             for (var, n), index in zip(space.variables().items(), arch)}
 
 
-def budget_space(space: SearchSpace, latency: CostTables, budget_ms: float) -> CategoricalSpace:
-    """The space's choices; feasible = predicted latency <= ``budget_ms``. A budget below the fastest network is an error."""
+def budget_space(space: SearchSpace, latency: CostTables, budget_ms: float, band: float = 0.0) -> CategoricalSpace:
+    """The space's choices; feasible = predicted latency in ``[band * budget_ms, budget_ms]`` (``band`` 0: LaNAS's
+    plain hard budget; 0.9: networks that spend the budget, for comparisons at matched latency). A budget below
+    the fastest network is an error."""
     fastest = latency.minimum()
     if not (math.isfinite(budget_ms) and budget_ms >= fastest):
         raise InvalidInputError(f"latency budget {budget_ms:g} ms is below the fastest network of space '{space.name}' "
                                 f"({fastest:.4g} ms in this table); raise --budget-ms")
+    if not 0 <= band < 1:
+        raise InvalidInputError(f"--band must be in [0, 1), got {band}")
     names = tuple(space.variables())
+    low = band * budget_ms
 
     def feasible(arch: Arch) -> bool:
-        return latency.exact(dict(zip(names, arch))) <= budget_ms
+        return low <= latency.exact(dict(zip(names, arch))) <= budget_ms
 
     return CategoricalSpace(space.name, names, tuple(space.variables().values()), feasible)
 
