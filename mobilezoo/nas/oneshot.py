@@ -53,7 +53,7 @@ def budget_space(space: SearchSpace, latency: CostTables, budget_ms: float, band
     if not 0 <= band < 1:
         raise InvalidInputError(f"--band must be in [0, 1), got {band}")
     names = tuple(space.variables())
-    low = band * budget_ms
+    low = band * budget_ms if band > 0 else -math.inf  # band 0: the plain budget, whatever a table predicts below
 
     def feasible(arch: Arch) -> bool:
         return low <= latency.exact(dict(zip(names, arch))) <= budget_ms
