@@ -85,13 +85,10 @@ def _improve(choice: dict[str, int], log_p: Mapping[str, torch.Tensor], tables: 
     """Coordinate ascent on the log-probability: take the best single change that keeps the cost in
     ``[low, high]`` until none helps (each step strictly improves, so it ends)."""
     while True:
-        current = sum(float(log_p[var][index]) for var, index in choice.items())
-        moves = {}
-        for var, scores in log_p.items():
-            for option in range(len(scores)):
-                if option != choice[var] and float(scores[option]) > float(scores[choice[var]]):
-                    moves[(var, option)] = current - float(scores[choice[var]]) + float(scores[option])
-        for (var, option), gain in sorted(moves.items(), key=lambda item: -item[1]):
+        gains = {(var, option): float(scores[option] - scores[choice[var]])  # the change to the network's log-prob.
+                 for var, scores in log_p.items() for option in range(len(scores))
+                 if float(scores[option]) > float(scores[choice[var]])}
+        for var, option in sorted(gains, key=gains.get, reverse=True):
             other = {**choice, var: option}
             if low <= tables.exact(other) <= high:
                 choice = other
