@@ -116,12 +116,15 @@ class Calibration:
     networks: int = 0  # whole networks the fit used (0: not calibrated)
     min_block_sum_ms: float = 0.0  # the smallest fit network's sum of (entry - overhead); 0: not recorded
 
-    def weight(self, block_sum_ms: float) -> float:
+    def weight(self, block_sum_ms: Any) -> Any:
         """How much of the calibration a network with this block sum gets: 1 inside the fit's range, falling
-        linearly to 0 (the exact sum) below the smallest network fitted, where the fit says nothing."""
-        if self.min_block_sum_ms <= 0 or block_sum_ms >= self.min_block_sum_ms:
+        linearly to 0 (the exact sum) below the smallest network fitted, where the fit says nothing. A tensor of
+        sums gets a tensor of weights (differentiable: a search's expected latency goes through it)."""
+        if self.min_block_sum_ms <= 0:
             return 1.0
-        return max(0.0, block_sum_ms / self.min_block_sum_ms)
+        if isinstance(block_sum_ms, torch.Tensor):
+            return torch.clamp(block_sum_ms / self.min_block_sum_ms, 0.0, 1.0)
+        return min(1.0, max(0.0, block_sum_ms / self.min_block_sum_ms))
 
     def apply(self, share_ms: float) -> float:
         """A block's calibrated share from its exact one (entry - overhead)."""

@@ -16,8 +16,6 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-import torch
-
 from ..models.fbnet import BlockSpec, ClassifierHead, IRPoolBlock, OPTION_DEFAULTS, _make_block
 from .cost import CostTables, _tables, final_side, slot_sides
 from .latency_table import Block, Calibration, LatencyLookupError, LatencyTable, _WholeBlock, block_key
@@ -55,13 +53,7 @@ class LatencyReadout:
 
     def __call__(self, block_sum: Any) -> Any:
         calibrated = self.calibration.scale * block_sum + self.calibration.shift_ms * self.blocks
-        low = self.calibration.min_block_sum_ms
-        if low <= 0:
-            weight = 1.0
-        elif isinstance(block_sum, torch.Tensor):
-            weight = torch.clamp(block_sum / low, 0.0, 1.0)
-        else:
-            weight = min(1.0, max(0.0, block_sum / low))
+        weight = self.calibration.weight(block_sum)
         return self.overhead_ms + weight * calibrated + (1.0 - weight) * block_sum
 
 
