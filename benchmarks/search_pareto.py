@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from mobilezoo.bench.runtimes import host_cpu
-from mobilezoo.fileio import save_png, write_json_atomic
+from mobilezoo.fileio import atomic_path, save_png, write_json_atomic
 from mobilezoo.nas.derive import derive_definition, write_definition
 from mobilezoo.nas.latency_table import LatencyTable
 from mobilezoo.nas.lut_tables import latency_tables
@@ -370,7 +370,8 @@ def phase_report(args: argparse.Namespace) -> None:
              "git_commit": git_commit(), "machine": machine(), "nets_commit": meta.get("git_commit")}
     write_json_atomic(OUT / "study.json", study)
     plot(rows)
-    (OUT / "study.md").write_text(markdown(rows, budgets, study["convergence"]))
+    with atomic_path(OUT / "study.md") as temporary:  # refuses a target that is not a regular file
+        temporary.write_text(markdown(rows, budgets, study["convergence"]))
     print(json.dumps(budgets, indent=1))
 
 
