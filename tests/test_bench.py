@@ -28,6 +28,31 @@ def test_measure_with_a_fake_clock():
     assert stats.mean_ms == pytest.approx(2.0) and stats.p99_ms == pytest.approx(2.0)
 
 
+def test_interleaved_measurement_keeps_each_networks_quietest_round():
+    from mobilezoo.bench.block_timing import measure_interleaved
+
+    now = [0.0]
+    calls: list[str] = []
+    burst_until = [0.0]
+
+    def runner(name: str, cost_ms: float):
+        def run():
+            calls.append(name)
+            slow = 3.0 if now[0] < burst_until[0] else 1.0  # a shared machine: everything 3x slower for a while
+            now[0] += cost_ms * slow / 1e3
+        return run
+
+    runs = {"a": runner("a", 1.0), "b": runner("b", 2.0)}
+    burst_until[0] = 0.12  # seconds: warm-up, both first rounds and part of a's second are slowed; pass 3 is quiet
+    measured = measure_interleaved(runs, passes=3, warmup=2, iters=10, clock=lambda: now[0])
+    assert measured == pytest.approx({"a": 1.0, "b": 2.0})
+    assert calls[:4] == ["a", "a", "b", "b"]  # warm-up, then pass-major: one round of each network in turn
+    assert calls[4:44] == ["a"] * 10 + ["b"] * 10 + ["a"] * 10 + ["b"] * 10
+    assert len(calls) == 4 + 3 * 20
+    with pytest.raises(mobilezoo.errors.InvalidInputError, match="passes"):
+        measure_interleaved(runs, passes=0)
+
+
 def test_record_schema_and_torch_threads():
     model = mobilezoo.create_model("fbnetv2_f1", num_classes=4).eval()
     before = torch.get_num_threads()
