@@ -10,10 +10,12 @@ depth (the reduction cells), then pools and classifies.
 
 The ops are the DARTS space's (every conv without bias, every BN affine): sep_conv (two ReLU-depthwise-pointwise-BN
 units, the stride in the first), dil_conv (one unit, dilation 2), max / avg 3x3 pooling (average without the
-padding), skip (identity, or the factorized reduce on a stride-2 edge), none. ``auxiliary=True`` adds the
+padding), skip (identity, or the factorized reduce on a stride-2 edge), none (zeros: the edge is cut; a derived
+DARTS cell never holds it, a sampled one may, as UnNAS's random configs do). ``auxiliary=True`` adds the
 auxiliary head on the output of the cell at 2/3 of the depth, a training option: :meth:`DartsNetwork.forward_with_aux`
-returns its logits, ``forward`` (what every export traces) never runs it. :func:`random_genotype` samples the
-space (every node picks two ops and two inputs among the states before it, none excluded).
+returns its logits, ``forward`` (what every export traces) never runs it. :func:`random_genotype` is the zoo's first
+sampler (two distinct inputs, the 7 ops without ``none``), kept for the recorded rank study; the reference's
+distribution is :mod:`mobilezoo.designspace.nas_cells`.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from ..registry import ModelEntry, default_cfg, register_model
 from .base import ZooModel
 from .darts_genotypes import GENOTYPES, OPS, PUBLISHED
 
-#: the DARTS search space's ops (``none`` is part of the search, never of a derived cell)
-DARTS_OPS = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3",
-             "dil_conv_5x5")
+#: the DARTS search space's ops in the reference's order (the supernet's alpha columns)
+SEARCH_OPS = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3",
+              "dil_conv_5x5")
+#: the ops a DARTS derivation picks from (every op but ``none``)
+DARTS_OPS = SEARCH_OPS[1:]
 STEPS = 4
 
 Node = tuple[tuple[str, int], tuple[str, int]]
@@ -40,7 +44,8 @@ Node = tuple[tuple[str, int], tuple[str, int]]
 
 @dataclass(frozen=True)
 class Genotype:
-    """A normal and a reduction cell: per intermediate node two ``(op, input index)`` pairs."""
+    """A normal and a reduction cell: per intermediate node two ``(op, input index)`` pairs (DARTS: 4 nodes; other
+    NAS-cell spaces have 5). Inputs may repeat within a node; ``none`` may appear (a sampled cell, not a derived one)."""
 
     normal: tuple[Node, ...]
     reduce: tuple[Node, ...]
@@ -48,21 +53,23 @@ class Genotype:
     reduce_concat: tuple[int, ...] = (2, 3, 4, 5)
 
     def __post_init__(self) -> None:
+        if not self.normal or len(self.normal) != len(self.reduce):
+            raise InvalidInputError(f"genotype: both cells need the same number of nodes (>= 1; DARTS has {STEPS}), got "
+                                    f"{len(self.normal)} and {len(self.reduce)}")
+        nodes = len(self.normal)
         for kind, cell, concat in (("normal", self.normal, self.normal_concat), ("reduce", self.reduce, self.reduce_concat)):
-            if len(cell) != STEPS:
-                raise InvalidInputError(f"genotype {kind} cell: needs {STEPS} nodes, got {len(cell)}")
             for node_index, node in enumerate(cell):
                 if len(node) != 2:
                     raise InvalidInputError(f"genotype {kind} cell node {node_index + 2}: needs two (op, input) pairs")
                 for op, source in node:
-                    if op not in DARTS_OPS:
+                    if op not in SEARCH_OPS:
                         raise InvalidInputError(f"genotype {kind} cell node {node_index + 2}: unknown op '{op}'; "
-                                                f"ops: {', '.join(DARTS_OPS)}")
+                                                f"ops: {', '.join(SEARCH_OPS)}")
                     if not 0 <= source < node_index + 2:
                         raise InvalidInputError(f"genotype {kind} cell node {node_index + 2}: input {source} is not an "
                                                 f"earlier state (0..{node_index + 1})")
-            if not concat or any(not 0 <= i < STEPS + 2 for i in concat):
-                raise InvalidInputError(f"genotype {kind} cell: concat {concat} must list states 0..{STEPS + 1}")
+            if not concat or any(not 0 <= i < nodes + 2 for i in concat):
+                raise InvalidInputError(f"genotype {kind} cell: concat {concat} must list states 0..{nodes + 1}")
 
     @classmethod
     def parse(cls, normal: str, reduce: str) -> "Genotype":
@@ -94,8 +101,9 @@ class Genotype:
         if isinstance(value, dict) and {"normal", "reduce"} <= set(value):
             def nodes(cell: Any) -> tuple[Node, ...]:
                 return tuple(tuple((str(op), int(i)) for op, i in node) for node in cell)  # type: ignore[misc]
+            every = tuple(range(2, len(value["normal"]) + 2))  # default: every intermediate node
             return cls(nodes(value["normal"]), nodes(value["reduce"]),
-                       tuple(value.get("normal_concat", (2, 3, 4, 5))), tuple(value.get("reduce_concat", (2, 3, 4, 5))))
+                       tuple(value.get("normal_concat", every)), tuple(value.get("reduce_concat", every)))
         raise InvalidInputError("genotype must be a known name, a Genotype or a mapping with normal and reduce cells")
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,6 +138,17 @@ def _dw_pw(c_in: int, c_out: int, kernel: int, stride: int, padding: int, dilati
             nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
 
 
+class Zero(nn.Module):
+    """The ``none`` op: zeros of the output's shape (strided like the edge), so a node's sum ignores the edge."""
+
+    def __init__(self, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, :: self.stride, :: self.stride] * 0.0
+
+
 class FactorizedReduce(nn.Module):
     """Halve the resolution with two stride-2 1x1 convs on offset grids, concatenated, then BN."""
 
@@ -162,12 +181,15 @@ def make_op(name: str, channels: int, stride: int) -> nn.Module:
         return nn.AvgPool2d(3, stride, 1, count_include_pad=False)
     if name == "skip_connect":
         return nn.Identity() if stride == 1 else FactorizedReduce(channels, channels)
-    raise InvalidInputError(f"unknown DARTS op '{name}'; ops: {', '.join(DARTS_OPS)}")
+    if name == "none":
+        return Zero(stride)
+    raise InvalidInputError(f"unknown DARTS op '{name}'; ops: {', '.join(SEARCH_OPS)}")
 
 
 class Cell(nn.Module):
     def __init__(self, genotype: Genotype, c_pp: int, c_p: int, channels: int, reduction: bool, reduction_prev: bool) -> None:
         super().__init__()
+        self.channels, self.reduction = channels, reduction
         self.preprocess0 = FactorizedReduce(c_pp, channels) if reduction_prev else _relu_conv_bn(c_pp, channels, 1, 1, 0)
         self.preprocess1 = _relu_conv_bn(c_p, channels, 1, 1, 0)
         nodes, concat = (genotype.reduce, genotype.reduce_concat) if reduction else (genotype.normal, genotype.normal_concat)

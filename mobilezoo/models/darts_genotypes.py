@@ -3,7 +3,7 @@
 A genotype holds a normal and a reduction cell. Each cell lists 4 intermediate nodes; each node is written as two
 ``op@input`` terms (input 0 = the cell before the previous one, 1 = the previous cell, k >= 2 = intermediate node
 k - 2), the node being the sum of the two ops. A cell's output concatenates intermediate nodes 2..5. Abbreviations:
-s3 / s5 sep_conv_3x3 / 5x5, d3 / d5 dil_conv_3x3 / 5x5, mp max_pool_3x3, ap avg_pool_3x3, sk skip_connect.
+s3 / s5 sep_conv_3x3 / 5x5, d3 / d5 dil_conv_3x3 / 5x5, mp max_pool_3x3, ap avg_pool_3x3, sk skip_connect, no none.
 
 Facts from DARTS (arXiv 1806.09055, DARTS_V1 first order, DARTS_V2 second order) and UnNAS (arXiv 2003.12056,
 facebookresearch/unnas ``genotypes.py``), with the ImageNet mobile-setting widths of the UnNAS evaluation configs.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 #: op abbreviations -> DARTS op names
 OPS = {"s3": "sep_conv_3x3", "s5": "sep_conv_5x5", "d3": "dil_conv_3x3", "d5": "dil_conv_5x5",
-       "mp": "max_pool_3x3", "ap": "avg_pool_3x3", "sk": "skip_connect"}
+       "mp": "max_pool_3x3", "ap": "avg_pool_3x3", "sk": "skip_connect", "no": "none"}
 
 #: name -> (normal cell, reduction cell, ImageNet width C of the UnNAS / DARTS evaluation)
 GENOTYPES: dict[str, tuple[str, str, int]] = {
