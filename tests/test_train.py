@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -208,10 +209,14 @@ def test_eval_split_val_holds_out_the_last_10000_training_images_and_reports_tes
     # the evaluation images are the training file's images 50,000..50,063; none of them is trained on
     assert torch.equal(trainer.eval_set.labels, torch.from_numpy(labels[VALIDATION_START:VALIDATION_START + 64]))
     assert np.array_equal(trainer.train_set.labels.numpy(), labels[:VALIDATION_START])
-    history = Trainer(tiny_config(tmp_path, epochs=2, eval_split="val", limit_train=128, limit_eval=64,
-                                  ema_decay=0.0), show_progress=False).fit()
+    trainer = Trainer(tiny_config(tmp_path, epochs=2, eval_split="val", limit_train=128, limit_eval=64,
+                                  ema_decay=0.0), show_progress=False)
+    history = trainer.fit()
     assert ["test_top1" in r for r in history] == [False, True]  # the test split once, after the last epoch
     assert history[-1]["test_samples"] == 64 and 0 <= history[-1]["test_top1"] <= 100
+    release = json.loads(trainer.save_release("tiny.val").with_suffix(".json").read_text())
+    assert release["metrics"]["top1"] == round(history[-1]["test_top1"], 2)  # a release reports test, not validation
+    assert release["metrics"]["val_top1"] == round(history[-1]["eval_top1"], 2)
     with pytest.raises(InvalidInputError, match="eval_split must be test or val"):
         tiny_config(tmp_path, eval_split="validation")
     with pytest.raises(InvalidInputError, match="eval_split=val carves Fashion-MNIST"):
