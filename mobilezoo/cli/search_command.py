@@ -1,5 +1,6 @@
-"""``mobilezoo search dmasking|lanas``: DMaskingNAS (FBNetV2) for a FLOP or latency budget; LaNAS and its baselines
-on a tabular benchmark or on a DMaskingNAS space scored by its trained supernet under a latency budget."""
+"""``mobilezoo search dmasking|supernet|lanas|darts``: DMaskingNAS (FBNetV2) for a FLOP or latency budget; LaNAS and
+its baselines on a tabular benchmark or on a DMaskingNAS space scored by its trained supernet under a latency budget;
+DARTS with a label or pretext objective (UnNAS's search phase)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def add_search(verbs: Any) -> None:
         "the argmax network as an FBNet definition file that create_model, train, profile, export and bench read. "
         "'lanas' (or a baseline: random search, regularized evolution) samples networks: on a tabular benchmark "
         "(nasbench201) it looks scores up; on a search space it scores them with a trained dmasking supernet "
-        "(one-shot) and keeps only those the latency table puts within --budget-ms.",
+        "(one-shot) and keeps only those the latency table puts within --budget-ms. 'darts' searches DARTS cells with "
+        "labels or a pretext task (rotation, jigsaw, colorization: UnNAS) and writes a darts definition file.",
     )
     methods = p.add_subparsers(dest="method", metavar="METHOD", parser_class=type(p))
     d = methods.add_parser("dmasking", help="channel/resolution-masking DNAS (arXiv 2004.05565)")
@@ -53,6 +55,7 @@ def add_search(verbs: Any) -> None:
     d.set_defaults(run=run_dmasking)
     add_supernet(methods)
     add_lanas(methods)
+    add_darts(methods)
     p.set_defaults(run=lambda args: p.print_help() or 0)
 
 
@@ -218,4 +221,48 @@ def _search_space(args: argparse.Namespace) -> int:
     bar.close()
     print(f"best: one-shot top-1 {result.best.score:.4f}, predicted {result.best_latency_ms:.4g} ms "
           f"(budget {args.budget_ms:g}) -> {result.definition}  (mobilezoo train ... model={result.definition})")
+    return 0
+
+
+def add_darts(methods: Any) -> None:
+    from ..train.pretext import TASKS
+
+    p = methods.add_parser("darts", help="DARTS cell search with labels or a pretext task (UnNAS, arXiv 2003.12056)")
+    p.description = ("First-order DARTS over the DARTS cell space (8 ops incl. none, 4 nodes) with the objective of "
+                     "--task: classification uses the labels, rotation / jigsaw / colorization none (UnNAS's search "
+                     "phase). The training images are cut in halves: one trains the weights, the other the "
+                     "architecture. Writes --out/derived.yaml, a darts definition file create_model, train, export "
+                     "and bench read. Defaults per task are the reference's (batch 64, lr 0.1, arch lr 3e-4 for "
+                     "classification and colorization; 32, 0.05, 1.5e-4 for rotation and jigsaw).")
+    p.add_argument("--task", choices=TASKS, default="classification", help="the search objective (default classification)")
+    p.add_argument("--dataset", choices=("fashion_mnist", "colour_crops"), default=None,
+                   help="training images (default fashion_mnist; colour_crops for colorization, which needs colour)")
+    p.add_argument("--input-size", type=Count(8, 512), default=16, help="input size in pixels (default 16)")
+    p.add_argument("--channels", type=Count(2, 1024), default=8, help="supernet width C (default 8; the reference 16)")
+    p.add_argument("--layers", type=Count(3, 64), default=5, help="supernet cells (default 5; the reference 8)")
+    p.add_argument("--epochs", type=EPOCHS, default=10)
+    p.add_argument("--arch-epochs", type=Count(0, 10_000), default=1, help="weights-only epochs first (default 1)")
+    p.add_argument("--batch-size", type=Count(1, 65_536), default=0, help="default: the task's")
+    p.add_argument("--lr", type=Real(0, 100), default=0.0, help="weight learning rate (default: the task's)")
+    p.add_argument("--arch-lr", type=Real(0, 100), default=0.0, help="architecture learning rate (default: the task's)")
+    p.add_argument("--limit-train", type=Count(2, 10**7), default=2000, help="training images, cut in halves (default 2000)")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--threads", type=THREADS_OR_DEFAULT, default=0, help="torch threads (default: leave as is)")
+    p.add_argument("--name", default="darts_searched", help="name written into the derived definition")
+    p.add_argument("--out", required=True, help="folder: search.pt, search_log.jsonl, derived.yaml, genotype.json")
+    p.add_argument("--resume", action="store_true", help="continue from --out/search.pt")
+    p.set_defaults(run=run_darts)
+
+
+def run_darts(args: argparse.Namespace) -> int:
+    from ..nas.darts_search import DartsSearch, DartsSearchConfig
+
+    dataset = args.dataset or ("colour_crops" if args.task == "colorization" else "fashion_mnist")
+    config = DartsSearchConfig(task=args.task, dataset=dataset, input_size=args.input_size, channels=args.channels,
+                               layers=args.layers, epochs=args.epochs, arch_epochs=args.arch_epochs,
+                               batch_size=args.batch_size, lr=args.lr, arch_lr=args.arch_lr,
+                               limit_train=args.limit_train, seed=args.seed, threads=args.threads, name=args.name)
+    path = DartsSearch(config, args.out).run(resume=args.resume)
+    if path is not None:
+        print(f"derived cell: {path}  (mobilezoo train ... model={path}; channels/layers in the file set the network)")
     return 0

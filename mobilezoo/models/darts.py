@@ -129,13 +129,15 @@ def random_genotype(seed: int) -> Genotype:
 # --- ops ----------------------------------------------------------------------------------------------------
 
 
-def _relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int, padding: int) -> nn.Sequential:
-    return nn.Sequential(nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False), nn.BatchNorm2d(c_out))
+def _relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int, padding: int, affine: bool = True) -> nn.Sequential:
+    return nn.Sequential(nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False),
+                         nn.BatchNorm2d(c_out, affine=affine))
 
 
-def _dw_pw(c_in: int, c_out: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> list[nn.Module]:
+def _dw_pw(c_in: int, c_out: int, kernel: int, stride: int, padding: int, dilation: int = 1, affine: bool = True
+           ) -> list[nn.Module]:
     return [nn.ReLU(), nn.Conv2d(c_in, c_in, kernel, stride, padding, dilation, groups=c_in, bias=False),
-            nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
+            nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out, affine=affine)]
 
 
 class Zero(nn.Module):
@@ -152,14 +154,14 @@ class Zero(nn.Module):
 class FactorizedReduce(nn.Module):
     """Halve the resolution with two stride-2 1x1 convs on offset grids, concatenated, then BN."""
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    def __init__(self, c_in: int, c_out: int, affine: bool = True) -> None:
         super().__init__()
         if c_out % 2:
             raise InvalidInputError(f"a factorized reduce needs an even width, got {c_out}")
         self.relu = nn.ReLU()
         self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, 2, bias=False)
         self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, 2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out)
+        self.bn = nn.BatchNorm2d(c_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
@@ -167,20 +169,22 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
 
-def make_op(name: str, channels: int, stride: int) -> nn.Module:
-    """A DARTS-space op at ``channels`` (same in and out)."""
+def make_op(name: str, channels: int, stride: int, affine: bool = True) -> nn.Module:
+    """A DARTS-space op at ``channels`` (same in and out); ``affine=False``: BN without scale and shift, as the
+    search supernet builds them."""
     if name == "sep_conv_3x3" or name == "sep_conv_5x5":
         k = 3 if name.endswith("3x3") else 5
-        return nn.Sequential(*_dw_pw(channels, channels, k, stride, k // 2), *_dw_pw(channels, channels, k, 1, k // 2))
+        return nn.Sequential(*_dw_pw(channels, channels, k, stride, k // 2, affine=affine),
+                             *_dw_pw(channels, channels, k, 1, k // 2, affine=affine))
     if name == "dil_conv_3x3" or name == "dil_conv_5x5":
         k = 3 if name.endswith("3x3") else 5
-        return nn.Sequential(*_dw_pw(channels, channels, k, stride, k - 1, dilation=2))
+        return nn.Sequential(*_dw_pw(channels, channels, k, stride, k - 1, dilation=2, affine=affine))
     if name == "max_pool_3x3":
         return nn.MaxPool2d(3, stride, 1)
     if name == "avg_pool_3x3":
         return nn.AvgPool2d(3, stride, 1, count_include_pad=False)
     if name == "skip_connect":
-        return nn.Identity() if stride == 1 else FactorizedReduce(channels, channels)
+        return nn.Identity() if stride == 1 else FactorizedReduce(channels, channels, affine)
     if name == "none":
         return Zero(stride)
     raise InvalidInputError(f"unknown DARTS op '{name}'; ops: {', '.join(SEARCH_OPS)}")

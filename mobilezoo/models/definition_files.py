@@ -1,6 +1,6 @@
 """Build a network from a user's architecture definition file (YAML or JSON).
 
-The file holds one FBNet-style definition::
+The file holds one FBNet-style definition (``family: darts``: see :func:`build_darts_definition`)::
 
     family: fbnet            # the builder to use (only 'fbnet' takes definition files today)
     name: my_net             # optional; shown in profiles and pretrained_cfg
@@ -24,7 +24,8 @@ from torch import nn
 from ..errors import ArchDefError
 from ..registry import default_cfg
 
-FAMILIES = ("fbnet",)
+FAMILIES = ("fbnet", "darts")
+DARTS_KEYS = {"family", "name", "input_size", "num_classes", "genotype", "channels", "layers", "layout", "auxiliary"}
 
 
 def read_definition(path: str) -> dict[str, Any]:
@@ -64,18 +65,38 @@ def build_from_definition_file(path: str, num_classes: int | None = None, in_cha
     input_size = data.get("input_size", 224)
     if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size <= 0:
         raise ArchDefError(f"{path}: input_size must be a positive whole number, got {input_size!r}")
-    unknown = set(data) - {"family", "name", "input_size", "num_classes", "options", "stages", "resize"}
+    keys = DARTS_KEYS if family == "darts" else {"family", "name", "input_size", "num_classes", "options", "stages", "resize"}
+    unknown = set(data) - keys
     if unknown:
-        raise ArchDefError(f"{path}: unknown key '{sorted(unknown)[0]}'; keys are family, name, input_size, num_classes, "
-                           "resize, options, stages")
+        raise ArchDefError(f"{path}: unknown key '{sorted(unknown)[0]}'; keys are {', '.join(sorted(keys))}")
     file_classes = data.get("num_classes", 1000)  # a searched network says how many classes it was searched for
     if isinstance(file_classes, bool) or not isinstance(file_classes, int) or not 1 <= file_classes <= 100_000:
         raise ArchDefError(f"{path}: num_classes must be a whole number in [1, 100000], got {file_classes!r}")
     classes = file_classes if num_classes is None else num_classes
-    model = build_fbnet(data, num_classes=classes, in_chans=in_chans, where=os.path.basename(path))
+    if family == "darts":
+        model = build_darts_definition(data, classes, in_chans, path)
+    else:
+        model = build_fbnet(data, num_classes=classes, in_chans=in_chans, where=os.path.basename(path))
     name = data.get("name") or os.path.splitext(os.path.basename(path))[0]
     model.pretrained_cfg = default_cfg(
         (3, input_size, input_size), resize=data.get("resize"), num_classes=classes,
         architecture=name, tag=None, family=family, definition_file=os.path.abspath(path),
     )  # create_model adapts the channel count to the model's in_chans
     return model
+
+
+def build_darts_definition(data: dict[str, Any], num_classes: int, in_chans: int, path: str) -> nn.Module:
+    """``family: darts``: a genotype (``{normal, reduce}`` cells of ``[op, input]`` pairs) in a DARTS network
+    (``channels``, ``layers``, ``layout`` cifar or imagenet), as ``mobilezoo search darts`` writes it."""
+    from ..errors import MobileZooError
+    from .darts import DartsNetwork
+
+    if "genotype" not in data:
+        raise ArchDefError(f"{path}: a darts definition needs 'genotype' ({{normal: ..., reduce: ...}})")
+    try:
+        return DartsNetwork(data["genotype"], int(data.get("channels", 16)), int(data.get("layers", 8)),
+                            str(data.get("layout", "cifar")), num_classes, in_chans, bool(data.get("auxiliary", False)))
+    except MobileZooError as exc:
+        raise ArchDefError(f"{path}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ArchDefError(f"{path}: malformed darts definition ({exc})") from None
