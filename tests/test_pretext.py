@@ -10,7 +10,7 @@ import torch
 
 from mobilezoo.errors import InvalidInputError
 from mobilezoo.train.config import TrainConfig
-from mobilezoo.train.lab_color import ab_bins, lab_to_rgb, nearest_bin, rgb_to_lab
+from mobilezoo.train.lab_color import ab_bins, lab_to_rgb, nearest_bin, reference_ab_bins, rgb_to_lab
 from mobilezoo.train.pretext import Task, from_tiles, maximal_hamming_permutations, to_tiles
 
 from .test_train import needs_fmnist
@@ -28,22 +28,55 @@ def test_rotation_yields_the_four_rotations_with_their_labels():
 
 @pytest.mark.parametrize("grid, count", [(2, 24), (3, 12)])
 def test_every_jigsaw_permutation_reassembles_the_image(grid, count):
-    task = Task("jigsaw", jigsaw_grid=grid, jigsaw_permutations=count)
+    task = Task("jigsaw", jigsaw_grid=grid, jigsaw_permutations=count, jigsaw_tile_ratio=1.0)  # no gap: whole cells
     assert len(task.permutations) == count and len({tuple(p.tolist()) for p in task.permutations}) == count
     image = torch.randn(1, 3, 6 * grid, 6 * grid)
-    tiles = to_tiles(image, grid)
-    assert torch.equal(from_tiles(tiles, grid), image)
-    for order in task.permutations:
-        shuffled = tiles[:, order]  # what prepare() feeds the network for this permutation (before normalising)
-        restored = torch.empty_like(shuffled)
-        restored[:, order] = shuffled
-        assert torch.equal(from_tiles(restored, grid), image)
+    cells = to_tiles(image, grid)
+    assert torch.equal(from_tiles(cells, grid), image)
     inputs, labels = task.prepare(image.expand(4, -1, -1, -1).contiguous(), torch.zeros(4, dtype=torch.long))
     for b in range(4):
         order = task.permutations[labels[b]]
-        expected = tiles[0, order]
-        expected = (expected - expected.mean(dim=(-2, -1), keepdim=True)) / expected.std(dim=(-2, -1), keepdim=True)
-        torch.testing.assert_close(inputs[b], expected)  # per-tile normalised, in the permutation's order
+        restored = inputs[b][order]  # cell k sits at position order[k] (the reference's tiles[perm[k]] = tile k)
+        for k in range(grid * grid):
+            cell = cells[0, k]
+            expected = (cell - cell.mean()) / cell.std(unbiased=False)  # one scalar mean and std per tile
+            torch.testing.assert_close(restored[k], expected)
+    if grid == 2:  # the reference's permutations_24: all 24, lexicographic
+        assert [tuple(p.tolist()) for p in task.permutations] == list(itertools.permutations(range(4)))
+
+
+def test_jigsaw_tiles_are_gapped_crops_and_training_greys_a_share_of_colour_images():
+    task = Task("jigsaw", seed=1)
+    images = torch.randn(64, 3, 32, 32)
+    to_rgb = lambda x: x * 0.25 + 0.5  # noqa: E731  (the data's normalisation, inverted)
+    inputs, labels = task.prepare(images, torch.zeros(64, dtype=torch.long), to_rgb, training=False)
+    assert inputs.shape == (64, 4, 3, 12, 12)  # int(16 * 0.76) = 12 px tiles from 16 px cells
+    cells = to_tiles(images, 2)
+    offsets = set()
+    for b in range(4):
+        restored = inputs[b][task.permutations[labels[b]]]
+        for k in range(4):
+            windows = [(i, j) for i in range(5) for j in range(5)
+                       if torch.allclose(restored[k], _scalar_normalised(cells[b, k, :, i:i + 12, j:j + 12]), atol=1e-5)]
+            assert len(windows) == 1  # the tile is one 12 x 12 window of its own cell
+            offsets.add(windows[0])
+    assert len(offsets) > 4  # at random offsets
+    assert not _grey(inputs).any()  # evaluation: no image turned grey
+    trained, _ = task.prepare(images, torch.zeros(64, dtype=torch.long), to_rgb, training=True)
+    share = _grey(trained).float().mean().item()
+    assert 0.15 < share < 0.45  # ~30% of training images turned grey
+    grey_image = images[:1, :1].expand(-1, 3, -1, -1).contiguous()  # a grey data set (Fashion-MNIST) stays as it is
+    weights = torch.tensor([0.2125, 0.7154, 0.0721]).view(1, 3, 1, 1)
+    assert torch.allclose((to_rgb(grey_image) * weights).sum(1), to_rgb(grey_image)[:, 0])
+
+
+def _scalar_normalised(tile: torch.Tensor) -> torch.Tensor:
+    return (tile - tile.mean()) / tile.std(unbiased=False)
+
+
+def _grey(inputs: torch.Tensor) -> torch.Tensor:
+    """Per image: every tile's three channels equal."""
+    return (inputs - inputs[:, :, :1]).abs().amax(dim=(1, 2, 3, 4)) < 1e-5
 
 
 def test_maximal_hamming_set_is_spread_and_deterministic():
@@ -60,8 +93,16 @@ def test_lab_round_trip_on_real_photos_and_nearest_bin_targets():
     for photo in sample_photos()[:3]:
         rgb = torch.from_numpy(photo).permute(2, 0, 1).double() / 255
         assert (lab_to_rgb(rgb_to_lab(rgb)) - rgb).abs().max() < 1e-3
-    bins = torch.from_numpy(ab_bins())
-    assert len(bins) == 261  # every ab cell of grid 10 that an 8-bit sRGB colour reaches (Zhang et al.: 313)
+    assert len(ab_bins()) == 261  # every ab cell of grid 10 an 8-bit sRGB colour reaches: fewer than the reference's
+    bins = torch.from_numpy(reference_ab_bins())
+    assert len(bins) == 313 and len(Task("colorization").bins) == 313  # Zhang et al.'s in-gamut bins, as UnNAS
+    assert bins[:3].tolist() == [[-90, 50], [-90, 60], [-90, 70]] and bins[-1].tolist() == [100, 0]  # its order
+    assert {tuple(b) for b in bins.tolist()} >= {tuple(b) for b in ab_bins().tolist()}  # every sRGB bin is one of them
+    colour = torch.rand(2, 3, 4, 4)
+    inputs, targets = Task("colorization").prepare((colour - 0.5) / 0.25, torch.zeros(2), lambda x: x * 0.25 + 0.5)
+    lab = rgb_to_lab(colour)
+    torch.testing.assert_close(inputs, (lab[:, :1] / 100 - 0.5) / 0.25)  # L / 100, normalised as the data is
+    assert torch.equal(targets, nearest_bin(lab[:, 1:], bins.to(lab)))
     ab = torch.from_numpy(np.random.default_rng(0).uniform(-80, 80, size=(2, 5, 7)))
     index = nearest_bin(ab, bins)
     for i in range(5):

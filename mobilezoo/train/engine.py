@@ -382,7 +382,8 @@ class Trainer:
         correct, loss, count, samples = 0, 0.0, 0, 0
         self.task.generator.manual_seed(self.config.seed + 1)  # the same jigsaw shuffles at every evaluation
         for images, labels in loader:
-            inputs, targets = self.task.prepare(images.to(self.device), labels.to(self.device), self.to_rgb)
+            inputs, targets = self.task.prepare(images.to(self.device), labels.to(self.device), self.to_rgb,
+                                                training=False)
             logits = model(inputs).float()
             right, total = self.task.correct(logits, targets)
             loss += nn.functional.cross_entropy(logits, targets).item() * total

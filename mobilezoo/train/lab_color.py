@@ -4,11 +4,11 @@ Conversion: sRGB (D65, IEC 61966-2-1 companding) -> linear RGB -> XYZ -> CIE Lab
 (0.95047, 1, 1.08883), the CIE 1976 formulas (epsilon 216/24389, kappa 24389/27), and back. In torch, on
 [..., 3, H, W] tensors with values in [0, 1], so it runs on batches.
 
-Bins: the ab plane on a grid of 10 (bin centres at multiples of 10), keeping every bin that at least one 8-bit
-sRGB colour falls into (nearest centre): :func:`ab_bins` finds 261 such bins. Zhang et al. published Q = 313
-"in-gamut" bins (the ``pts_in_hull`` file UnNAS loads); their set is larger than the sRGB gamut allows at grid 10
-(it reaches further into saturated greens and blues), so we do not reproduce that count: the task's classes here
-are the 261 bins real sRGB pixels can take, and a pixel's target is its nearest bin.
+Bins: Zhang et al.'s Q = 313 "in-gamut" ab bins (the ``pts_in_hull`` file UnNAS loads), centres on a grid of 10:
+:data:`REFERENCE_GAMUT` holds them as 20 columns of a (each a contiguous run of b), and :func:`reference_ab_bins`
+lists them in the reference file's order (by a, then b), so a bin's index is the reference's class. A pixel's
+target is its nearest bin. :func:`ab_bins` is the zoo's earlier set (the 261 grid cells some 8-bit sRGB colour
+falls into), kept for comparison: the 313 reach further into saturated greens and blues than sRGB can.
 """
 
 from __future__ import annotations
@@ -49,6 +49,21 @@ def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
     linear = _apply(_XYZ_TO_RGB, xyz)
     rgb = torch.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear.clamp(min=0) ** (1 / 2.4) - 0.055)
     return rgb.clamp(0, 1) if clip else rgb
+
+
+#: the 313 bins of the reference (facebookresearch/unnas ``pycls/datasets/files/pts_in_hull.npy``): per a, the
+#: lowest and highest b of its column (every multiple of 10 between them is a bin)
+REFERENCE_GAMUT = ((-90, 50, 90), (-80, 20, 90), (-70, 0, 90), (-60, -20, 90), (-50, -30, 100), (-40, -40, 100),
+                   (-30, -50, 100), (-20, -50, 100), (-10, -60, 100), (0, -70, 100), (10, -80, 90), (20, -80, 90),
+                   (30, -90, 90), (40, -100, 90), (50, -100, 80), (60, -110, 80), (70, -110, 80), (80, -110, 70),
+                   (90, -110, 70), (100, -90, 0))
+
+
+@lru_cache(maxsize=1)
+def reference_ab_bins() -> np.ndarray:
+    """[313, 2] ab bin centres in the reference's order (its class indices)."""
+    bins = [(a, b) for a, low, high in REFERENCE_GAMUT for b in range(low, high + 1, 10)]
+    return np.asarray(bins, dtype=np.float32)
 
 
 @lru_cache(maxsize=4)

@@ -258,8 +258,8 @@ class MoCoTask:
         o = self.options
         return MoCo(lambda: make_model(num_classes=0), o.dim, o.queue_size, o.momentum, o.temperature, o.mlp, self.bn_splits)
 
-    def prepare(self, images: torch.Tensor, labels: torch.Tensor, rgb: Callable[[torch.Tensor], torch.Tensor] | None = None
-                ) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
+    def prepare(self, images: torch.Tensor, labels: torch.Tensor, rgb: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                training: bool = True) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         """Two augmented views of the normalised batch (labels pass through unused: MoCo's targets are index 0)."""
         mean, std = self.mean.to(images), self.std.to(images)
         first, second = self.views((images * std + mean).clamp(0, 1))

@@ -6,13 +6,18 @@ and an accuracy. The trainer selects one with ``task:`` in the training YAML.
 - ``classification``: the labels, the backbone's classifier.
 - ``rotation``: every image of the batch in all four rotations (0, 90, 180, 270 degrees, ``torch.rot90`` on H, W),
   labels 0-3, the backbone's classifier set to 4 outputs.
-- ``jigsaw``: the image cut into a ``grid x grid`` set of tiles (each normalised by its own mean and std per
-  channel), shuffled by a permutation drawn from a fixed set (2 x 2: all 24; 3 x 3: ``permutations`` chosen greedily
-  for maximal Hamming distance), label = the permutation's index; one backbone (pre-logits features) runs on every
-  tile, the tile features are concatenated in tile order and a linear layer predicts the permutation.
-- ``colorization``: input the L channel of CIE Lab (L / 100 - 0.5, one channel), target per pixel the index of the
-  nearest quantised ab bin (:mod:`.lab_color`); the backbone's feature map, a 1x1 conv to the bins, bilinear
-  upsampling to the input size, per-pixel cross-entropy. Needs colour images.
+- ``jigsaw`` (as UnNAS's ``prepare_jig``): in training, 30% of the images turned grey first (luminance
+  0.2125 R + 0.7154 G + 0.0721 B in every channel; a grey data set such as Fashion-MNIST is unchanged); the image cut
+  into ``grid x grid`` cells; from each cell a tile of ``int(0.76 x cell)`` pixels at a random offset (the gap keeps
+  edges from matching across tiles); each tile normalised by one scalar mean and std; cell k placed at position
+  ``perm[k]`` of a permutation drawn from a fixed set (2 x 2: all 24 in lexicographic order, the reference's
+  ``permutations_24``; 3 x 3: ``permutations`` chosen greedily for maximal Hamming distance); label = the
+  permutation's index. One backbone (pre-logits features) runs on every tile, the tile features are concatenated in
+  position order and a linear layer predicts the permutation.
+- ``colorization`` (as ``prepare_col``): input the L channel of CIE Lab, L / 100 normalised by the mean of the
+  data's per-channel mean and std; target per pixel the index of the nearest of the reference's 313 ab bins
+  (:mod:`.lab_color`); the backbone's feature map, a 1x1 conv to the bins, bilinear upsampling to the input size,
+  per-pixel cross-entropy. Needs colour images.
 """
 
 from __future__ import annotations
@@ -67,10 +72,35 @@ def maximal_hamming_permutations(tiles: int, count: int, seed: int = 0) -> torch
 
 
 def normalise_tiles(tiles: torch.Tensor) -> torch.Tensor:
-    """Each tile to zero mean and unit std per channel (no low-level shortcut across tile borders)."""
-    mean = tiles.mean(dim=(-2, -1), keepdim=True)
-    std = tiles.std(dim=(-2, -1), keepdim=True).clamp(min=1e-5)
-    return (tiles - mean) / std
+    """Each tile ([..., C, H, W]) to zero mean and unit std, one scalar each over its channels and pixels (the
+    reference's ``np.mean`` / ``np.std``); a flat tile is only centred."""
+    mean = tiles.mean(dim=(-3, -2, -1), keepdim=True)
+    std = tiles.std(dim=(-3, -2, -1), keepdim=True, unbiased=False)
+    return (tiles - mean) / torch.where(std > 0, std, torch.ones_like(std))
+
+
+def crop_tiles(cells: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """From every cell ([B, T, C, S, S]) a ``size x size`` tile at a uniformly random offset."""
+    b, t, c, s, _ = cells.shape
+    if not 1 <= size <= s:
+        raise InvalidInputError(f"a jigsaw tile of {size} px does not fit a {s} px cell")
+    top = torch.randint(s - size + 1, (b, t), generator=generator).to(cells.device)
+    left = torch.randint(s - size + 1, (b, t), generator=generator).to(cells.device)
+    span = torch.arange(size, device=cells.device)
+    rows = (top[..., None] + span).view(b, t, 1, size, 1).expand(b, t, c, size, s)
+    cells = torch.gather(cells, 3, rows)
+    columns = (left[..., None] + span).view(b, t, 1, 1, size).expand(b, t, c, size, size)
+    return torch.gather(cells, 4, columns)
+
+
+GREY = (0.2125, 0.7154, 0.0721)  # skimage.color.rgb2gray's luminance weights, as the reference greys images
+
+
+def _affine_of(rgb: Callable[[torch.Tensor], torch.Tensor], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(shift, scale) per channel of the data's normalisation: ``rgb(x) = x * scale + shift``."""
+    zero = torch.zeros(1, like.shape[1], 1, 1, dtype=like.dtype, device=like.device)
+    shift = rgb(zero)
+    return shift, rgb(zero + 1) - shift
 
 
 class JigsawNet(nn.Module):
@@ -113,6 +143,8 @@ class Task:
     jigsaw_grid: int = 2
     jigsaw_permutations: int = 24
     seed: int = 0
+    jigsaw_tile_ratio: float = 0.76  # tile side / cell side (the reference's int(psz * 0.76))
+    jigsaw_grey: float = 0.3  # share of training images turned grey (the reference's GRAY_PERCENTAGE)
 
     def __post_init__(self) -> None:
         if self.name not in TASKS:
@@ -126,9 +158,9 @@ class Task:
                                         f"{self.jigsaw_grid} grid, got {self.jigsaw_permutations}")
             self.permutations = maximal_hamming_permutations(self.jigsaw_grid ** 2, self.jigsaw_permutations, self.seed)
         if self.name == "colorization":
-            from .lab_color import ab_bins
+            from .lab_color import reference_ab_bins
 
-            self.bins = torch.from_numpy(ab_bins())
+            self.bins = torch.from_numpy(reference_ab_bins())
         self.generator = torch.Generator().manual_seed(self.seed + 17)
 
     @property
@@ -145,27 +177,43 @@ class Task:
             return JigsawNet(make_model(num_classes=0), self.jigsaw_grid ** 2, len(self.permutations))
         return ColorizationNet(make_model(num_classes=0, in_chans=1), len(self.bins))
 
-    def prepare(self, images: torch.Tensor, labels: torch.Tensor, rgb: Callable[[torch.Tensor], torch.Tensor] | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def prepare(self, images: torch.Tensor, labels: torch.Tensor, rgb: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                training: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """The network's inputs and targets for a batch. ``rgb`` maps normalised images back to [0, 1] colour
-        (colorization converts colour to Lab)."""
+        (colorization converts colour to Lab, jigsaw greys colour images); ``training=False`` (evaluation) turns no
+        image grey, as the reference does only in training."""
         if self.name == "classification":
             return images, labels
         if self.name == "rotation":
             rotated = torch.cat([torch.rot90(images, k, dims=(2, 3)) for k in range(4)])
             return rotated, torch.arange(4).repeat_interleave(len(images)).to(images.device)
         if self.name == "jigsaw":
-            tiles = to_tiles(images, self.jigsaw_grid)
-            index = torch.randint(len(self.permutations), (len(images),), generator=self.generator)
-            order = self.permutations[index]  # [B, T]: tile order of each shuffled image
-            shuffled = torch.gather(tiles, 1, order.to(images.device).view(*order.shape, 1, 1, 1).expand_as(tiles))
-            return normalise_tiles(shuffled), index.to(images.device)
+            return self._jigsaw(images, rgb, training)
         if rgb is None:
             raise InvalidInputError("colorization needs colour images (dataset: colour_crops)")
         from .lab_color import nearest_bin, rgb_to_lab
 
         lab = rgb_to_lab(rgb(images).clamp(0, 1))
-        return lab[:, :1] / 100 - 0.5, nearest_bin(lab[:, 1:], self.bins.to(lab)).to(images.device)
+        shift, scale = _affine_of(rgb, images)
+        lightness = (lab[:, :1] / 100 - shift.mean()) / scale.mean()
+        return lightness, nearest_bin(lab[:, 1:], self.bins.to(lab)).to(images.device)
+
+    def _jigsaw(self, images: torch.Tensor, rgb: Callable[[torch.Tensor], torch.Tensor] | None, training: bool
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        if training and self.jigsaw_grey > 0 and rgb is not None and images.shape[1] == 3:
+            grey = torch.rand(len(images), generator=self.generator) < self.jigsaw_grey
+            if grey.any():
+                shift, scale = _affine_of(rgb, images)
+                weights = torch.tensor(GREY, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+                luminance = (rgb(images[grey]) * weights).sum(1, keepdim=True)
+                images = images.clone()
+                images[grey] = (luminance - shift) / scale  # grey in every channel, normalised as the data is
+        cells = to_tiles(images, self.jigsaw_grid)
+        tiles = normalise_tiles(crop_tiles(cells, int(cells.shape[-1] * self.jigsaw_tile_ratio), self.generator))
+        index = torch.randint(len(self.permutations), (len(images),), generator=self.generator)
+        where = self.permutations[index].to(images.device)  # [B, T]: the position each cell goes to
+        placed = torch.empty_like(tiles).scatter_(1, where.view(*where.shape, 1, 1, 1).expand_as(tiles), tiles)
+        return placed, index.to(images.device)
 
     def loss(self, logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
         smoothing = label_smoothing if self.name == "classification" else 0.0
