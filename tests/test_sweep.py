@@ -193,6 +193,29 @@ def test_trials_are_deterministic_and_extend_with_more_samples():
     assert config.fingerprint() == more.fingerprint()
 
 
+def test_nas_cell_spaces_sample_darts_networks_inside_the_complexity_ranges():
+    from mobilezoo.designspace.nas_cells import NETWORK_DEPTHS, NETWORK_WIDTHS
+    from mobilezoo.profile.thop_style import thop_style_macs
+
+    config = SweepConfig.from_dict({"name": "x", "spaces": ["darts", "enas"], "samples": 3,
+                                    "recipe": {"input_size": 16},
+                                    "complexity": [{"metric": "params", "low": 15_000, "high": 60_000},
+                                                   {"metric": "macs", "high": 3_000_000}]})
+    trials = make_trials(config)
+    assert [t.to_dict() for t in trials] == [t.to_dict() for t in make_trials(config)]  # deterministic
+    assert [t.id for t in trials] == ["darts-0000", "darts-0001", "darts-0002", "enas-0000", "enas-0001", "enas-0002"]
+    for trial in trials:
+        kwargs = trial.model_kwargs
+        assert trial.model == "darts_net" and trial.space == trial.id[:-5]
+        assert kwargs["channels"] in NETWORK_WIDTHS and kwargs["layers"] in NETWORK_DEPTHS
+        model = mobilezoo.create_model("darts_net", num_classes=10, **kwargs)
+        assert trial.info["params"] == sum(p.numel() for p in model.parameters())
+        assert 15_000 < trial.info["params"] < 60_000
+        assert trial.info["macs"] == thop_style_macs(model, (3, 16, 16), conv_fc_only=True) < 3_000_000
+    with pytest.raises(InvalidInputError, match="did you mean 'enas'"):
+        SweepConfig.from_dict({"name": "x", "spaces": ["enas2"], "samples": 1})
+
+
 def test_a_partial_last_line_is_dropped_and_duplicates_collapse(tmp_path):
     store = ResultStore(tmp_path)
     store.append({"id": "a", "status": "ok", "error": 1.0})

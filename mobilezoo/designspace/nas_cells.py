@@ -14,6 +14,10 @@ inputs may be the same state). Networks build with ``darts_net`` (:class:`~mobil
 - ``enas``: ENAS's 5 ops (sep_conv 3x3 / 5x5, avg / max pool 3x3, identity), 5 nodes, output = the *loose ends* (the
   nodes no other node takes as input), as NDS describes the space (its Table 2). No band: a sweep compares it with
   other spaces at matched complexity through normalized EDFs.
+
+In a sweep (``spaces: [darts, enas, resnet]``), :meth:`CellSpace.sample_network` draws an unfiltered cell pair and a
+CIFAR-layout network width and depth (NDS samples w and d too; the lists here are scaled down to the CPU sweeps'
+10k-400k parameter range), kept when its parameters and conv + linear MACs lie inside the sweep's ranges.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ from typing import Callable
 
 from ..errors import InvalidInputError
 from ..models.darts import SEARCH_OPS, DartsNetwork, Genotype, Node, make_op
+from .complexity import ComplexityRange
+
+#: network widths and depths a sweep draws with a cell pair (CIFAR layout)
+NETWORK_WIDTHS = (4, 6, 8, 12, 16)
+NETWORK_DEPTHS = (3, 4, 5, 6, 8)
 
 #: the network a space's complexity band is measured on (UnNAS's sample-based CIFAR-10 configs)
 REFERENCE_NETWORK = {"channels": 16, "layers": 20, "layout": "cifar", "num_classes": 10}
@@ -55,6 +64,27 @@ class CellSpace:
                 return genotype
         raise InvalidInputError(f"no sample of space '{self.name}' fell in its parameter band {self.params_band} "
                                 f"after {max_tries} draws")
+
+    def sample_network(self, rng: random.Random, limits: tuple[ComplexityRange, ...] = (), input_size: int = 32,
+                       in_chans: int = 3, num_classes: int = 10, max_tries: int = 100_000) -> dict:
+        """A sweep's network of this space: ``darts_net`` kwargs with params and MACs inside every range of
+        ``limits`` (params counted without building; MACs traced only for draws whose params fit)."""
+        from ..profile.thop_style import thop_style_macs
+
+        for _ in range(max_tries):
+            genotype = self.draw_unfiltered(rng)
+            kwargs = {"genotype": genotype.to_dict(), "channels": rng.choice(NETWORK_WIDTHS),
+                      "layers": rng.choice(NETWORK_DEPTHS), "layout": "cifar"}
+            params = network_params(genotype, kwargs["channels"], kwargs["layers"], "cifar", num_classes)
+            if not all(limit.contains(params) for limit in limits if limit.metric == "params"):
+                continue
+            network = DartsNetwork(genotype, kwargs["channels"], kwargs["layers"], "cifar", num_classes, in_chans)
+            macs = thop_style_macs(network, (in_chans, input_size, input_size), conv_fc_only=True)
+            if all(limit.contains(macs) for limit in limits if limit.metric == "macs"):
+                return {"model": "darts_net", "model_kwargs": kwargs, "params": params, "macs": macs,
+                        "spec": {"space": self.name, **kwargs}}
+        ranges = " and ".join(str(limit) for limit in limits)
+        raise InvalidInputError(f"no network of space '{self.name}' with {ranges} after {max_tries} draws; widen the range")
 
     def _cell(self, rng: random.Random) -> tuple[Node, ...]:
         return tuple(((rng.choice(self.ops), rng.randrange(node + 2)), (rng.choice(self.ops), rng.randrange(node + 2)))

@@ -86,7 +86,7 @@ class SweepConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SweepConfig":
-        from ..designspace.spaces import get_space
+        from ..designspace.sampling import check_space
 
         _check_keys("sweep config", data, [f.name for f in dataclasses.fields(cls)])
         if not isinstance(data.get("name"), str) or not data["name"].strip():
@@ -97,7 +97,7 @@ class SweepConfig:
             raise InvalidInputError(f"spaces must be a design-space name or a list of names, got {spaces!r}"[:200])
         spaces = tuple(spaces)
         for space in spaces:
-            get_space(space)  # unknown space: one-line error with the closest name
+            check_space(space)  # unknown space: one-line error with the closest name
         for key, low, high in (("samples", 0, MAX_SAMPLES), ("seed", 0, 2**63 - 1), ("threads_per_trial", 1, MAX_THREADS)):
             value = data.get(key, 0 if key != "threads_per_trial" else 1)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

@@ -41,20 +41,17 @@ class Trial:
 
 def make_trials(config: SweepConfig) -> list[Trial]:
     """Every trial of ``config``, in a fixed order: each space's draws, then the explicit trials."""
-    from ..designspace.complexity import count_macs, count_params
-    from ..designspace.spaces import get_space
+    from ..designspace.sampling import sample_network
 
     input_size = int(config.recipe.get("input_size", 32))
     num_classes = int(config.recipe.get("num_classes", 10))
     trials = []
     for name in config.spaces:
-        space = get_space(name)
         rng = random.Random(f"{config.seed}:{name}")  # string seeds are stable across runs and platforms
         for index in range(config.samples):
-            spec = space.sample(rng, config.complexity, input_size, IN_CHANS, num_classes)
-            info = {"spec": spec.to_dict(), "params": count_params(spec, IN_CHANS, num_classes),
-                    "macs": count_macs(spec, input_size, IN_CHANS, num_classes)}
-            trials.append(Trial(f"{name}-{index:04d}", "anynet_cifar", spec.model_kwargs(), dict(config.recipe),
+            drawn = sample_network(name, rng, config.complexity, input_size, IN_CHANS, num_classes)
+            info = {"spec": drawn["spec"], "params": drawn["params"], "macs": drawn["macs"]}
+            trials.append(Trial(f"{name}-{index:04d}", drawn["model"], drawn["model_kwargs"], dict(config.recipe),
                                 config.seed + index, config.threads_per_trial, name, config.keep_checkpoints, info))
     for index, explicit in enumerate(config.trials):
         recipe = {**config.recipe, **explicit.recipe}
