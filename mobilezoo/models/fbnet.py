@@ -11,7 +11,6 @@ spatial part belongs to ``forward_features`` (the unpooled map, ``num_features``
 
 import re
 from collections import OrderedDict
-from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -482,36 +481,4 @@ def _register_all() -> None:
         )
 
 
-SEARCHED = Path(__file__).parent / "searched"
-
-
-def _register_searched() -> None:
-    """Networks found by ``mobilezoo search`` and kept in the zoo: definition files in ``models/searched/``.
-
-    They were searched for a 10-class task (Fashion-MNIST), so 10 classes is their default, as the budget counted."""
-    from ..fileio import read_yaml_file
-
-    for path in sorted(SEARCHED.glob("*.yaml")):
-        arch = read_yaml_file(path, "searched network definition")
-        name = arch["name"]
-
-        def build(num_classes: int = 10, in_chans: int = 3, width_ratio: float = 1.0, arch: Mapping[str, Any] = arch,
-                  name: str = name) -> FBNet:
-            return build_fbnet(arch, num_classes=num_classes, in_chans=in_chans, where=name, width_ratio=width_ratio)
-
-        register_model(
-            ModelEntry(
-                name=name,
-                builder=build,
-                family="fbnet",
-                cfg=default_cfg(arch["input_size"], num_classes=10, first_conv="backbone.stages.xif0_0.conv",
-                                classifier="head.conv"),
-                published={"resolution": arch["input_size"], "definition_file": f"mobilezoo/models/searched/{path.name}"},
-                paper="arXiv:2004.05565",
-                description=f"found by `mobilezoo search dmasking` ({path.name})",
-            )
-        )
-
-
 _register_all()
-_register_searched()
