@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -106,14 +105,12 @@ def file_lock(target: str | os.PathLike) -> Iterator[None]:
 
     It serialises processes and threads alike; the lock file stays (removing it would race with a waiter).
     """
+    from filelock import FileLock  # portable (fcntl is POSIX only); installed with torch, declared in setup.py
+
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.with_name(f".{target.name}.lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(str(target.with_name(f".{target.name}.lock"))):
+        yield
 
 
 def _remove(path: Path) -> None:
