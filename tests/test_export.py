@@ -130,6 +130,20 @@ def test_int8_reports_agreement(fmt, tmp_path):
     assert entry["export_info"]["int8"]["calibration_samples"] == 8
     assert all(c["passed"] is None and 0 <= c["top1_agreement"] <= 1 for c in entry["checks"])
     assert entry["tolerance"] is None
+    if entry["input"]["batch"] == "dynamic":  # agreement on images the calibration never saw, not on its own
+        assert [c["name"] for c in entry["checks"]][-1] == "held-out real batch 8 (not calibrated on)"
+    assert not any("calibration set" in c["name"] for c in entry["checks"])
+
+
+def test_calibration_and_held_out_real_images_are_disjoint():
+    from mobilezoo.data.samples import real_inputs
+
+    cfg = mobilezoo.create_model("fbnetv2_f1").pretrained_cfg
+    calibration, held_out = real_inputs(cfg, 12), real_inputs(cfg, 12, split="held_out")  # photos vs clip frames
+    assert held_out.shape == calibration.shape
+    assert min((a - b).abs().max().item() for a in calibration for b in held_out) > 0.1
+    with pytest.raises(ValueError, match="split must be one of"):
+        real_inputs(cfg, 1, split="test")
 
 
 def test_bad_input_is_refused_without_files(tmp_path):

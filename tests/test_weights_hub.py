@@ -170,6 +170,8 @@ def test_int8_export_of_a_trained_model_reports_the_accuracy_change(tmp_path):
     entry = mobilezoo.export(model, "onnx", tmp_path, int8=True, calibration_samples=32, seed=0).entry
     accuracy = entry["export_info"]["int8"]["accuracy"]
     assert accuracy["dataset"] == "Fashion-MNIST test" and accuracy["samples"] == 1000
+    # calibrated on training images: the 1,000 test images it is scored on were never calibrated on
+    assert entry["export_info"]["int8"]["calibration_images"] == "Fashion-MNIST training images"
     assert accuracy["fp32_eager_top1"] > 85
     assert accuracy["change"] == pytest.approx(accuracy["artifact_top1"] - accuracy["fp32_eager_top1"], abs=0.011)
     assert abs(accuracy["change"]) < 5  # int8 keeps the trained model useful

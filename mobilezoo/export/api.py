@@ -85,11 +85,11 @@ def holds_tagged_weights(cfg: PretrainedCfg) -> bool:
     return bool(cfg.tag) and cfg.weights.startswith(f"{cfg.architecture}.{cfg.tag} ")
 
 
-def _real_inputs(cfg: dict[str, Any], count: int, warnings: list[str]) -> torch.Tensor | None:
+def _real_inputs(cfg: dict[str, Any], count: int, warnings: list[str], split: str = "calibration") -> torch.Tensor | None:
     from ..data.samples import real_inputs
 
     try:
-        return real_inputs(cfg, count)
+        return real_inputs(cfg, count, split=split)
     except MobileZooError as exc:
         warnings.append(f"real-input check skipped: {exc}")
         return None
@@ -184,11 +184,16 @@ def _export_into(directory: Path, model: nn.Module, name: str, spec: Any, cfg: P
             if real is not None:
                 n = 1 if dynamic else example_batch
                 inputs.append((f"real batch {n}", real[:1].expand(n, *real.shape[1:]).contiguous()))
-            if int8 and real is not None and dynamic:
-                inputs.append((f"real batch {len(real)} (calibration set)", real))
+            held_out = _real_inputs(cfg, len(real), warnings, "held_out") if int8 and real is not None and dynamic else None
+            if held_out is not None:  # what int8 changed, on images the calibration never saw
+                inputs.append((f"held-out real batch {len(held_out)} (not calibrated on)", held_out))
             checks = run_checks(model, runner, inputs, tolerance=None if int8 else FP32_RTOL)
             if int8:
+                from ..data.samples import real_inputs_source
                 from .accuracy import labelled_accuracy
+
+                info.setdefault("int8", {}).update(calibration_images=real_inputs_source(cfg, "calibration"),
+                                                   held_out_images=real_inputs_source(cfg, "held_out"))
 
                 accuracy = labelled_accuracy(model, runner, cfg, None if dynamic else example_batch)
                 info.setdefault("int8", {})["accuracy"] = accuracy or "no labelled data set for this model here: top-1 agreement only"
