@@ -65,6 +65,15 @@ def _from_checkpoint(path: Path) -> LoadedBackbone:
     except RuntimeError as exc:
         detail = next((line.strip() for line in str(exc).splitlines() if "size mismatch" in line), str(exc).splitlines()[0])
         raise CheckpointError(f"'{path}' does not fit {config['model']} ({detail[:200]}); pass a run's own last.pt") from None
-    model.pretrained_cfg = model.pretrained_cfg.replace(weights=f"{path} (epoch {state.get('epoch')})")
-    return LoadedBackbone(model, f"{path} (epoch {state.get('epoch')}, {config.get('method', 'supervised')})",
+    shown = _portable(path)  # records name the checkpoint relative to the working folder, not this machine's root
+    model.pretrained_cfg = model.pretrained_cfg.replace(weights=f"{shown} (epoch {state.get('epoch')})")
+    return LoadedBackbone(model, f"{shown} (epoch {state.get('epoch')}, {config.get('method', 'supervised')})",
                           config["model"], kwargs, config)
+
+
+def _portable(path: Any) -> str:
+    """``path`` relative to the working folder when it lies inside it (as the commands that made it name it)."""
+    import os
+
+    relative = os.path.relpath(os.fspath(path))
+    return relative if not relative.startswith("..") else os.fspath(path)
