@@ -1,0 +1,71 @@
+"""The READMEs' headline figures are the recorded results they cite: each is recomputed here from the raw JSON and
+must appear, formatted as the README writes it, in the README that quotes it."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .conftest import REPO_ROOT
+
+ROOT = Path(REPO_ROOT)
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _text(path: str) -> str:
+    return " ".join((ROOT / path).read_text().split())  # line breaks in prose are spaces
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _quoted(path: str, *figures: str) -> None:
+    text = _text(path)
+    missing = [f for f in figures if f not in text]
+    assert not missing, f"{path} does not quote {missing} (recomputed from the records)"
+
+
+def test_lanas_nasbench201_medians():
+    runs = _jsonl(RESULTS / "lanas_nasbench201" / "runs.jsonl")
+    median = {a: statistics.median(r["evaluations_to_optimum"] for r in runs if r["algorithm"] == a)
+              for a in ("lanas", "evolution", "random")}
+    _quoted("README.md", f"median evaluations LaNAS {median['lanas']:g}", f"regularized evolution {median['evolution']:g}",
+            f"random search {median['random']:,.0f}")
+
+
+def test_relational_graphs_complete_and_best():
+    summary = json.loads((RESULTS / "relational_graphs" / "study.json").read_text())["summary"]
+    complete, best = summary["complete"], summary["best"]
+    figures = (f"{complete['mean']:.2f} ± {complete['std']:.2f}%", f"{best['mean']:.2f} ± {best['std']:.2f}%")
+    _quoted("README.md", *figures)
+    _quoted("README.md", f"{summary['graphs_better_than_complete']} of {summary['graphs']} graphs have a lower mean error")
+
+
+def test_long_tail_samplers():
+    rows = _jsonl(RESULTS / "long_tail" / "stage2.jsonl")
+    joint = {}
+    for row in rows:
+        if row["rho"] == 100:
+            joint.setdefault(row["sampler"], []).append(row["test"]["joint"]["overall"])
+    shown = {s: f"{np.mean(v):.1f} ± {np.std(v, ddof=1):.1f}" for s, v in joint.items()}
+    _quoted("benchmarks/results/long_tail/README.md", f"class-balanced {shown['class']}",
+            f"square-root {shown['sqrt']}", f"progressive {shown['progressive']}", f"({shown['instance']},")
+
+
+@pytest.mark.parametrize("runtime, name", [("onnxruntime", "ONNX Runtime"), ("executorch", "ExecuTorch"),
+                                           ("tflite", "LiteRT")])
+def test_latency_table_validation(runtime, name):
+    quality = json.loads((RESULTS / f"lut_validation_{runtime}.json").read_text())["quality"]
+    _quoted("benchmarks/README.md", f"{name} {'Spearman ' if runtime == 'onnxruntime' else ''}"
+                                    f"{quality['spearman']:.3f} / {quality['within_10pct']:.0%}")
+
+
+def test_packaged_weights_accuracy_in_the_zoo_readme():
+    for name in ("dmaskingnas_ort50us", "dmaskingnas_ort75us"):
+        record = json.loads((ROOT / "mobilezoo" / "weights" / "files" / f"{name}.fmnist.json").read_text())
+        _quoted("README.md", f"{record['metrics']['top1']:.2f}")
