@@ -59,6 +59,8 @@ def test_timm_features_only_contract(name):
     model = _eval(name, features_only=True)
     info = model.feature_info
     assert isinstance(info, FeatureInfo) and len(info.channels()) >= 3
+    # timm's test reads the wrapper's cfg (input size, mean/std) like any model's
+    assert model.default_cfg is model.pretrained_cfg and len(model.default_cfg["input_size"]) == 3
     size = 96
     outputs = model(torch.randn(2, 3, size, size))
     assert len(outputs) == len(info.channels()) == len(info.reduction()) == len(info.module_name())

@@ -243,5 +243,13 @@ class FeatureListNet(nn.Module):
         self._taps = [name in taps for name in self._sequence]
         self.pretrained_cfg = getattr(model, "pretrained_cfg", None)
 
+    __jit_ignored_attributes__ = ["feature_info", "pretrained_cfg", "default_cfg"]
+    __jit_unused_properties__ = ["default_cfg"]
+
+    @property
+    def default_cfg(self) -> Any:
+        """timm's legacy alias of ``pretrained_cfg``, as on every timm model and its feature wrapper."""
+        return self.pretrained_cfg
+
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
         return self.model.feature_taps(x, self._sequence, self._taps)
