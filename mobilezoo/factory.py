@@ -101,8 +101,12 @@ def _describe_model(model: nn.Module) -> None:
     fixed = getattr(model, "fixed_input_size", None)  # a network that takes one input size only (an MLP)
     if fixed is not None and tuple(cfg.input_size[1:]) != tuple(fixed):
         cfg = model.pretrained_cfg = cfg.for_input_size((cfg.input_size[0], *fixed))
+    if fixed is not None:
+        cfg.fixed_input_size = True
     convs = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
-    cfg.first_conv = next((n for n, m in model.named_modules() if isinstance(m, convs)), None)
+    first = next((n for n, m in model.named_modules() if isinstance(m, convs)), None)
+    # a network without convolutions (an MLP) starts with a linear layer: timm names that one
+    cfg.first_conv = first or next((n for n, m in model.named_modules() if isinstance(m, nn.Linear)), None)
     cfg.classifier = getattr(model, "classifier_name", None)
     in_chans = getattr(model, "in_chans", cfg.input_size[0])
     if in_chans != cfg.input_size[0]:

@@ -13,8 +13,7 @@ from mobilezoo.models.base import FeatureInfo
 
 MODELS = mobilezoo.list_models()
 MODELS_2D = [n for n in MODELS if len(mobilezoo.get_pretrained_cfg(n).input_size) == 3]
-# networks with spatial feature maps (an MLP's features are vectors: pool_size ()); the MLP's own contract is in
-# test_relgraph.py
+# every image network has timm's unpooled feature map (the relational MLP's is 1x1: test_relgraph.py has its own)
 SPATIAL = [n for n in MODELS_2D if mobilezoo.get_pretrained_cfg(n).pool_size != ()]
 
 
@@ -61,12 +60,13 @@ def test_timm_features_only_contract(name):
     assert isinstance(info, FeatureInfo) and len(info.channels()) >= 3
     # timm's test reads the wrapper's cfg (input size, mean/std) like any model's
     assert model.default_cfg is model.pretrained_cfg and len(model.default_cfg["input_size"]) == 3
-    size = 96
+    size = model.default_cfg["input_size"][-1] if model.default_cfg["fixed_input_size"] else 96  # timm's _get_input_size
     outputs = model(torch.randn(2, 3, size, size))
     assert len(outputs) == len(info.channels()) == len(info.reduction()) == len(info.module_name())
     for channels, reduction, output in zip(info.channels(), info.reduction(), outputs):
         assert output.shape[0] == 2 and output.shape[1] == channels
-        assert output.shape[-1] <= math.ceil(size / reduction) + 1
+        if output.ndim == 4:  # a map (an MLP's levels are vectors)
+            assert output.shape[-1] <= math.ceil(size / reduction) + 1
         assert not torch.isnan(output).any()
     last_two = _eval(name, features_only=True, out_indices=(-2, -1))
     assert last_two.feature_info.channels() == info.channels()[-2:]
@@ -79,7 +79,7 @@ def test_torchvision_scripting_and_fx(name):
     """torchvision's checks: every model scripts and FX-traces, and both equal eager."""
     model = _eval(name)
     video = len(model.pretrained_cfg.input_size) == 4
-    fixed = model.pretrained_cfg.pool_size == ()  # takes its own input size only (an MLP)
+    fixed = model.pretrained_cfg.fixed_input_size  # takes its own input size only (an MLP)
     x = torch.randn(1, 3, 4, 32, 32) if video else torch.randn(1, *model.pretrained_cfg.input_size) if fixed else torch.randn(1, 3, 64, 64)
     expected = model(x)
     scripted = torch.jit.script(model)

@@ -173,16 +173,19 @@ def test_relational_networks_export_verified_with_folded_masks(tmp_path, fmt):
 
 
 @torch.no_grad()
-def test_mlp_classifier_contract_with_vector_features():
+def test_mlp_classifier_contract_with_a_1x1_feature_map():
     model = mobilezoo.create_model("relgraph_mlp", graph=SPARSE.to_dict(), width=96, in_chans=1, input_size=10).eval()
-    assert model.pretrained_cfg.input_size == (1, 10, 10) and model.pretrained_cfg.pool_size == ()
+    cfg = model.pretrained_cfg
+    assert cfg.input_size == (1, 10, 10) and cfg.pool_size == (1, 1) and cfg.fixed_input_size  # the flattening fixes it
     x = torch.randn(2, 1, 10, 10)
-    features = model.forward_features(x)
-    assert features.shape == (2, 96) and model.forward_head(features, pre_logits=True).shape == (2, 96)
+    features = model.forward_features(x)  # timm's unpooled features: the vector as a 1x1 map
+    assert features.shape == (2, 96, 1, 1) and model.forward_head(features, pre_logits=True).shape == (2, 96)
     torch.testing.assert_close(model.forward_head(features), model(x))
     model.reset_classifier(0)
     assert model(x).shape == (2, 96)
-    model.reset_classifier(4)
+    model.reset_classifier(0, "")
+    assert model(x).shape == (2, 96, 1, 1)
+    model.reset_classifier(4, "avg")
     assert model(x).shape == (2, 4)
     extractor = mobilezoo.create_model("relgraph_mlp", graph=SPARSE.to_dict(), width=96, in_chans=1, input_size=10,
                                        features_only=True).eval()

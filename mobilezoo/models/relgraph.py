@@ -215,24 +215,24 @@ class RelGraphMLP(_RelationalNetwork, ZooModel):
         self.feature_info = [{"module": f"body.layer{i + 1}", "num_chs": self.width, "reduction": 1} for i in range(layers)]
         self.num_features = self.head_hidden_size = self.width
         self.num_classes = num_classes
-        self.global_pool = ""
+        self.global_pool = "avg"
         self.fc = self.make_classifier(num_classes)
 
     def feature_sequence(self) -> list[str]:
         return ["stem", *(f"body.{name}" for name in self.body._modules)]
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(self.stem(x))
+        """The last layer's features as a 1x1 map ([B, C, 1, 1]), the shape timm's contract gives unpooled features."""
+        return self.body(self.stem(x))[:, :, None, None]
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        if self.global_pool == "" and self.num_classes == 0:
+            return x  # pass-through (timm's reset_classifier(0, '')): the 1x1 map
+        x = torch.flatten(x, 1)  # "pooling" a 1x1 map
         return x if pre_logits else self.fc(x)
 
-    def set_global_pool(self, global_pool: str) -> None:
-        if global_pool not in ("", "avg"):
-            super().set_global_pool(global_pool)  # its one-line error
-
     def feature_map_size(self, input_size: Sequence[int]) -> tuple[int, ...]:
-        return ()  # features are vectors
+        return (1, 1)  # the vector of features, as a 1x1 map
 
     def export_config(self) -> dict:
         return {"graph": self.graph_spec.to_dict(), "width": self.width, "stem_width": self.stem_width,
@@ -374,10 +374,10 @@ def _resnet_builder(depth: int, best: bool = False) -> Callable[..., RelGraphRes
 
 CIFAR = {"mean": (0.4914, 0.4822, 0.4465), "std": (0.2470, 0.2435, 0.2616)}
 for _name, _builder, _cfg, _published, _description in (
-    ("relgraph_mlp", _mlp_builder, default_cfg(32, num_classes=10, classifier="fc", first_conv="stem.1", pool_size=(), **CIFAR),
+    ("relgraph_mlp", _mlp_builder, default_cfg(32, num_classes=10, classifier="fc", first_conv="stem.1", pool_size=(1, 1), fixed_input_size=True, **CIFAR),
      {"macs": 2_364_416, "note": "complete graph = the dense 512-d 5-layer MLP (conv + linear MACs)"},
      "5-layer relational MLP (stem, 3 relational layers, head); pass graph={sparsity, p, seed}, width (or 'match')"),
-    ("relgraph_mlp_best", _best_mlp, default_cfg(32, num_classes=10, classifier="fc", first_conv="stem.1", pool_size=(), **CIFAR),
+    ("relgraph_mlp_best", _best_mlp, default_cfg(32, num_classes=10, classifier="fc", first_conv="stem.1", pool_size=(1, 1), fixed_input_size=True, **CIFAR),
      {"macs": 2_364_416, "width": 1522, "C": 0.448, "L": 2.479, "cifar10_top1_err": 32.05},
      "the paper's best MLP graph (C 0.448, L 2.479), width 1522: effective MACs of the dense 512-d MLP"),
     ("relgraph_resnet34", _resnet_builder(34), default_cfg(224, classifier="fc", first_conv="conv1"),
