@@ -140,30 +140,47 @@ def is_model(name: str) -> bool:
 
 
 def list_models(
-    pattern: str | Iterable[str] = "*", pretrained: bool = False, exclude: str | Iterable[str] = ()
+    pattern: str | Iterable[str] = "*", pretrained: bool = False, exclude: str | Iterable[str] = (), *,
+    filter: str | Iterable[str] = "", module: str | Iterable[str] = "", exclude_filters: str | Iterable[str] = (),
+    name_matches_cfg: bool = False, include_tags: bool | None = None,
 ) -> list[str]:
     """Sorted registered names matching fnmatch ``pattern`` (a string or list, case-insensitive).
 
     A pattern matches a model through its name or any alias (``'mobilenet*'`` finds ``mnv3``); the result
     holds canonical names. With ``pretrained=True`` it lists ``name.tag`` for every weight entry instead.
+    timm's keywords work too: ``filter`` (= ``pattern``), ``exclude_filters`` (= ``exclude``), ``module`` (a family,
+    e.g. ``'fbnet'``, or its module ``'mobilezoo.models.fbnet'``), ``include_tags`` (``name.tag`` per weight, names
+    without weights as they are; default: ``pretrained``) and ``name_matches_cfg`` (every zoo name has its own cfg).
     """
+    if filter:
+        pattern = filter
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)
     excludes = [exclude] if isinstance(exclude, str) else list(exclude)
+    excludes += [exclude_filters] if isinstance(exclude_filters, str) else list(exclude_filters)
+    modules = {m.lower().rsplit(".", 1)[-1] for m in ([module] if isinstance(module, str) else module) if m}
+    tags = pretrained if include_tags is None else include_tags
 
     def matches(names: Iterable[str], globs: list[str]) -> bool:
         return any(fnmatch.fnmatch(n.lower(), g.lower()) for n in names for g in globs)
 
     found = []
     for entry in _MODELS.values():
+        if modules and entry.family.lower() not in modules and _module_of(entry) not in modules:
+            continue
         spellings = [entry.name, *entry.aliases]
-        if pretrained:
+        if tags and (entry.weights or pretrained):
             for tag in entry.weights:
                 tagged = [f"{s}.{tag}" for s in spellings]
                 if matches(tagged, patterns) and not matches(tagged, excludes):
                     found.append(f"{entry.name}.{tag}")
-        elif matches(spellings, patterns) and not matches(spellings, excludes):
+        elif not pretrained and matches(spellings, patterns) and not matches(spellings, excludes):
             found.append(entry.name)
     return sorted(found)
+
+
+def _module_of(entry: ModelEntry) -> str:
+    """The last part of the builder's module name (``fbnet`` for mobilezoo.models.fbnet)."""
+    return str(getattr(entry.builder, "__module__", "")).rsplit(".", 1)[-1].lower()
 
 
 def list_pretrained(pattern: str | Iterable[str] = "*") -> list[str]:

@@ -141,3 +141,16 @@ def test_torch_hub_local_load():
     spec.loader.exec_module(hubconf)
     entrypoints = [n for n in dir(hubconf) if not n.startswith("_") and callable(getattr(hubconf, n))]
     assert set(mobilezoo.list_models()) <= set(entrypoints)
+
+
+def test_list_models_takes_timms_keywords():
+    everything = mobilezoo.list_models()
+    assert mobilezoo.list_models(filter="fbnetv2_*") == mobilezoo.list_models("fbnetv2_*")
+    assert mobilezoo.list_models(module="resnext") == ["resnext101_32x8d", "resnext101_64x4d", "resnext50_32x4d"]
+    assert mobilezoo.list_models(module="mobilezoo.models.s3d") == ["s3d", "s3d_g"]  # a module path works too
+    kept = mobilezoo.list_models(exclude_filters=["fbnet*", "dmasking*"])
+    assert kept and not [n for n in kept if n.startswith(("fbnet", "dmasking"))] and set(kept) < set(everything)
+    assert mobilezoo.list_models(name_matches_cfg=True) == everything
+    tagged = mobilezoo.list_models("fbnetv2_f[01]*", include_tags=True)
+    assert tagged == ["fbnetv2_f0", "fbnetv2_f1.fmnist", "fbnetv2_f1.fmnist_moco", "fbnetv2_f1.mv_in1k"]  # f0: no weights
+    assert "anynet_cifar" in mobilezoo.list_models("anynet*", include_tags=True)  # no weights: the bare name
