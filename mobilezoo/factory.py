@@ -28,6 +28,14 @@ def create_model(
     checkpoint_path: str | os.PathLike | None = None,
     in_chans: int | None = None,
     global_pool: str | None = None,
+    *,
+    pretrained_cfg_overlay: dict[str, Any] | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    scriptable: bool | None = None,
+    exportable: bool | None = None,
+    no_jit: bool | None = None,
+    output_stride: int | None = None,
+    feature_cls: str | None = None,
     **overrides: Any,
 ) -> nn.Module:
     """Build a model by name, like ``timm.create_model``.
@@ -44,11 +52,33 @@ def create_model(
         in_chans: input channels; pretrained stem weights are adapted as timm does (summed over RGB for 1
             channel, repeated and scaled by 3/in_chans otherwise).
         global_pool: ``'avg'`` (default) or ``''`` (no pooling: ``forward`` returns the spatial map).
+        pretrained_cfg_overlay: fields that replace the registered cfg's (timm's; ``file`` names a local weights
+            file to load instead of the tag's).
+        cache_dir: the folder downloads and cached weights go to for this call (default: the zoo's cache).
+        scriptable, exportable, no_jit: timm's layer switches; every zoo model scripts, traces and exports as
+            built (the test suite checks each), so they change nothing.
+        output_stride: 32 (or None): no zoo family dilates its last stages yet; other values are an error.
+        feature_cls: how ``features_only`` taps the network: ``None`` or ``'getter'`` (the zoo's one way).
         **overrides: architecture options passed to the family builder (e.g. ``seed`` for RandWire).
 
     The model is returned in train mode; call ``.eval()`` before inference. ``model.pretrained_cfg.weights``
     says where its weights came from ("random init" unless weights were loaded).
     """
+    if output_stride not in (None, 32):
+        raise InvalidInputError(f"output_stride={output_stride}: no zoo family dilates its last stages yet; use 32")
+    if feature_cls not in (None, "getter"):
+        raise InvalidInputError(f"feature_cls={feature_cls!r}: features_only taps the network one way here, 'getter'")
+    del scriptable, exportable, no_jit  # accepted for timm's callers: nothing to switch
+    overlay = dict(pretrained_cfg_overlay or {})
+    local_file = overlay.pop("file", None)
+    if local_file is not None and checkpoint_path is None and pretrained:
+        checkpoint_path, pretrained = local_file, False  # timm's overlay file: these weights instead of the tag's
+    if cache_dir is not None:
+        from .weights.hub import using_cache_dir
+
+        with using_cache_dir(cache_dir):
+            return create_model(name, pretrained, num_classes, features_only, out_indices, checkpoint_path, in_chans,
+                                global_pool, pretrained_cfg_overlay=overlay or None, **overrides)
     if num_classes is not None:
         check_num_classes(num_classes)
     if in_chans is not None:
@@ -69,6 +99,12 @@ def create_model(
                 "use pretrained=False or pass checkpoint_path=<your file>"
             )
     cfg = get_pretrained_cfg(f"{entry.name}.{tag}" if tag else entry.name)
+    if overlay:  # known fields replaced, any other key kept in the cfg's extras (as timm keeps them)
+        import dataclasses
+
+        known = {f.name for f in dataclasses.fields(cfg)} | {"crop_pct"}
+        cfg = cfg.replace(**{k: v for k, v in overlay.items() if k in known})
+        cfg.extra.update({k: v for k, v in overlay.items() if k not in known})
     if pretrained:  # the weights fix some builder options (e.g. the RandWire graph seed)
         overrides = {**entry.weights[tag].model_kwargs, **overrides}
     build_classes = cfg.num_classes if pretrained else (num_classes if num_classes is not None else cfg.num_classes)

@@ -154,3 +154,33 @@ def test_list_models_takes_timms_keywords():
     tagged = mobilezoo.list_models("fbnetv2_f[01]*", include_tags=True)
     assert tagged == ["fbnetv2_f0", "fbnetv2_f1.fmnist", "fbnetv2_f1.fmnist_moco", "fbnetv2_f1.mv_in1k"]  # f0: no weights
     assert "anynet_cifar" in mobilezoo.list_models("anynet*", include_tags=True)  # no weights: the bare name
+
+
+def test_create_model_takes_timms_keywords(tmp_path):
+    base = mobilezoo.create_model("fbnetv2_f1.fmnist", pretrained=True)
+    overlaid = mobilezoo.create_model("fbnetv2_f1.fmnist", pretrained=True,
+                                      pretrained_cfg_overlay={"crop_pct": 1.0, "hf_hub_id": "x/y"})
+    assert overlaid.pretrained_cfg.resize == 32 and overlaid.pretrained_cfg.extra["hf_hub_id"] == "x/y"
+    torch.save(base.state_dict(), tmp_path / "mine.pth")
+    from_file = mobilezoo.create_model("fbnetv2_f1.fmnist", pretrained=True,
+                                       pretrained_cfg_overlay={"file": str(tmp_path / "mine.pth")})
+    assert "mine.pth" in from_file.pretrained_cfg.weights  # timm's overlay file: those weights, not the tag's
+    for a, b in zip(base.state_dict().values(), from_file.state_dict().values()):
+        assert torch.equal(a, b)
+    plain = mobilezoo.create_model("fbnetv2_f1", scriptable=True, exportable=True, no_jit=False, output_stride=32,
+                                   feature_cls="getter", cache_dir=tmp_path / "cache")
+    assert plain.num_classes == 1000
+    with pytest.raises(mobilezoo.errors.InvalidInputError, match="output_stride=16"):
+        mobilezoo.create_model("fbnetv2_f1", output_stride=16)
+    with pytest.raises(mobilezoo.errors.InvalidInputError, match="feature_cls='fx'"):
+        mobilezoo.create_model("fbnetv2_f1", features_only=True, feature_cls="fx")
+
+
+def test_cache_dir_sends_downloads_to_the_callers_folder(tmp_path, monkeypatch):
+    from mobilezoo.weights import hub
+
+    monkeypatch.setenv("MOBILEZOO_HOME", str(tmp_path / "home"))
+    assert hub.cache_dir() == tmp_path / "home" / "checkpoints"
+    with hub.using_cache_dir(tmp_path / "mine"):
+        assert hub.cache_dir() == tmp_path / "mine"
+    assert hub.cache_dir() == tmp_path / "home" / "checkpoints"

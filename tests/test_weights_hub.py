@@ -72,6 +72,19 @@ def test_download_verifies_hash_and_caches_under_a_hash_prefixed_name(server, ca
         del entry.weights[tag]
 
 
+def test_cache_dir_of_create_model_receives_the_download(server, cache, tmp_path):
+    root, base = server
+    sha = _weights(root / "w.safetensors")
+    entry, tag = _entry(f"{base}/w.safetensors", sha, "test_cd")
+    try:
+        mine = tmp_path / "my_cache"
+        mobilezoo.create_model("fbnetv2_f1.test_cd", pretrained=True, cache_dir=mine)  # timm's keyword
+        assert [p.name for p in mine.iterdir() if p.name.endswith("-w.safetensors")]
+        assert not cache.exists() or not list(cache.glob("*-w.safetensors"))  # not the default cache
+    finally:
+        del entry.weights[tag]
+
+
 def test_hash_mismatch_on_download_keeps_nothing(server, cache):
     root, base = server
     _weights(root / "w.safetensors")

@@ -22,19 +22,21 @@ downloads it again. ``MOBILEZOO_OFFLINE=1`` turns step 5 into a clear error.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import os
 import re
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 from torch import nn
 
 from ..errors import CheckpointError, InvalidInputError
-from ..fileio import atomic_path, check_regular_file, file_lock, sha256_of
+from ..fileio import atomic_path, file_lock, sha256_of
 from ..registry import ModelEntry, WeightEntry
 from .loading import adapt_input_conv, extract_state_dict, load_state_dict_strict, read_checkpoint
 
@@ -44,9 +46,27 @@ HASH_PREFIX = re.compile(r"-([a-f0-9]{8,64})\.")
 OFFLINE_ON, OFFLINE_OFF = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 
+#: a caller's cache folder for the current load (``create_model(..., cache_dir=...)``, as timm takes it)
+_CACHE_OVERRIDE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("mobilezoo_cache_dir", default=None)
+
+
 def cache_dir() -> Path:
-    """The weights cache: ``$MOBILEZOO_HOME/checkpoints`` (default ``~/.cache/mobilezoo/checkpoints``)."""
+    """The weights cache: ``create_model``'s ``cache_dir`` during that call, else ``$MOBILEZOO_HOME/checkpoints``
+    (default ``~/.cache/mobilezoo/checkpoints``)."""
+    override = _CACHE_OVERRIDE.get()
+    if override is not None:
+        return override
     return Path(os.environ.get("MOBILEZOO_HOME", Path.home() / ".cache" / "mobilezoo")) / "checkpoints"
+
+
+@contextlib.contextmanager
+def using_cache_dir(folder: str | os.PathLike | None) -> Iterator[None]:
+    """Downloads and cache reads go to ``folder`` inside the block (``None``: the default cache)."""
+    token = _CACHE_OVERRIDE.set(Path(folder) if folder is not None else None)
+    try:
+        yield
+    finally:
+        _CACHE_OVERRIDE.reset(token)
 
 
 def offline() -> bool:
