@@ -23,6 +23,7 @@ from .registry import (
     list_models,
     list_pretrained,
 )
+from .weights.torchvision_api import get_model, get_model_weights, get_weight
 
 from .version import __version__
 
@@ -30,8 +31,11 @@ __all__ = [
     "MobileZooError",
     "create_model",
     "export",
+    "get_model",
     "get_model_info",
+    "get_model_weights",
     "get_pretrained_cfg",
+    "get_weight",
     "is_model",
     "list_models",
     "list_pretrained",
