@@ -354,6 +354,9 @@ def phase_remeasure(args: argparse.Namespace) -> None:
     nets = {name: round(ms, 5) for name, ms in measured.items() if not name.startswith("fbnetv2_w")}
     grid = [{"width_ratio": width, "input_size": size, "measured_ms": round(measured[f"fbnetv2_w{width:g}_r{size}"], 5)}
             for width in FBNET_WIDTHS for size in FBNET_RESOLUTIONS]
+    if INTERLEAVED.exists():  # an earlier interleaved run is kept beside the new one, named by its date
+        earlier = json.loads(INTERLEAVED.read_text())
+        write_json_atomic(OUT / f"latency_interleaved_{earlier['machine']['date'][:16].replace(':', '')}.json", earlier)
     write_json_atomic(INTERLEAVED, {"protocol": f"ONNX Runtime 1 thread; {PASSES} passes, each one round of 40 calls "
                                                 f"of every network in turn; a network's latency is its lowest round "
                                                 f"median", "nets": nets, "fbnet_grid": grid,
@@ -476,9 +479,9 @@ def phase_report(args: argparse.Namespace) -> None:
         here = [r for r in rows if r["budget_ms"] == budget]
         searched = [r for r in here if r["kind"] in ("dmasking", "lanas") and r["seeds"] == SEEDS]
         random_nets = [r for r in here if r["kind"] == "random" and r["seeds"] == SEEDS]
-        pick = fbnet_pick(interleaved["fbnet_grid"], budget)  # FBNetV2's scaling for the budget, measured interleaved
-        fbnet = next((r for r in here if r["kind"] == "fbnetv2" and pick and
-                      scaling(r) == (pick["width_ratio"], pick["input_size"])), None)
+        # FBNetV2's scaling for the budget: the latest round's pick (round 2 re-picked it on the interleaved grid)
+        fbnet = max((r for r in here if r["kind"] == "fbnetv2" and r.get("model")), key=lambda r: r["round"],
+                    default=None)
         entry: dict[str, Any] = {"budget_ms": budget, "random_networks": len(random_nets)}
         if searched and len(random_nets) >= 2:
             chosen = max(searched, key=lambda r: r["val_mean"])  # chosen on validation, reported on test
