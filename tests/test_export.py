@@ -23,7 +23,12 @@ FAMILY_MODELS = {
     "resnext": ("resnext50_32x4d", (3, 64, 64)),
     "randwire": ("randwire_ws_small", (3, 64, 64)),
     "s3d": ("s3d", (3, 4, 64, 64)),
+    "anynet": ("anynet_cifar", (3, 32, 32)),
+    "darts": ("darts_net", (3, 32, 32)),
+    "relgraph": ("relgraph_mlp", (3, 32, 32)),
 }
+FAMILY_KWARGS = {"darts": {"genotype": "unnas_imagenet_jig", "channels": 8, "layers": 5, "layout": "cifar"},
+                 "anynet": {"depths": [1, 1, 1], "widths": [16, 24, 32]}}
 _MODELS: dict[str, torch.nn.Module] = {}
 
 
@@ -32,8 +37,15 @@ def calibrated(family: str) -> torch.nn.Module:
     if family not in _MODELS:
         name, shape = FAMILY_MODELS[family]
         torch.manual_seed(0)
-        _MODELS[family] = recalibrate_bn(mobilezoo.create_model(name), (2, *shape))
+        _MODELS[family] = recalibrate_bn(mobilezoo.create_model(name, **FAMILY_KWARGS.get(family, {})), (2, *shape))
     return _MODELS[family]
+
+
+def test_the_export_matrix_covers_every_registered_family():
+    from mobilezoo.export.support import families, matrix_markdown
+
+    assert set(FAMILY_MODELS) == set(families())  # a new family joins the matrix (and the README's table)
+    assert all(f"| {family} |" in matrix_markdown() for family in families())
 
 
 @pytest.fixture(scope="module")

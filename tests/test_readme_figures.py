@@ -69,3 +69,21 @@ def test_packaged_weights_accuracy_in_the_zoo_readme():
     for name in ("dmaskingnas_ort50us", "dmaskingnas_ort75us"):
         record = json.loads((ROOT / "mobilezoo" / "weights" / "files" / f"{name}.fmnist.json").read_text())
         _quoted("README.md", f"{record['metrics']['top1']:.2f}")
+
+
+def test_search_pareto_headline():
+    study = json.loads((RESULTS / "search_pareto" / "study.json").read_text())
+    budgets = {b["budget_ms"]: b for b in study["budgets"]}
+    figures = []
+    for budget in (0.05, 0.075):
+        b = budgets[budget]
+        searched, random_mean = np.mean(b["searched_test"]), np.mean(b["random_test_means"])
+        figures += [f"{searched:.2f}% vs {random_mean:.2f}%", f"+{b['vs_random']['difference']:.2f}",
+                    f"p = {b['vs_random']['welch_p_greater']:.3f}"]
+    for budget in (0.075, 0.1):
+        f = budgets[budget]["vs_fbnetv2"]
+        assert f["searched_at_or_below_its_latency"]
+        figures += [f"{f['difference']:.2f} points", f"{f['fbnetv2_measured_ms']:.3f} ms"]
+    tenth = budgets[0.1]["vs_random"]
+    figures += [f"+{tenth['difference']:.2f} over random", f"p = {tenth['welch_p_greater']:.2f}"]
+    _quoted("README.md", *figures)
