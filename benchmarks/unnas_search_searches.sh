@@ -8,10 +8,11 @@ OUT=benchmarks/results/unnas_search/searches
 COMMON="--input-size 16 --channels 8 --layers 5 --epochs 10 --arch-epochs 1 --limit-train 1000 --threads 1 --resume"
 
 search() {  # task seed
-  local dataset=fashion_mnist
+  local dataset=fashion_mnist short
   [ "$1" = colorization ] && dataset=colour_crops
-  mobilezoo search darts --task "$1" --dataset $dataset --seed "$2" --name "unnas_fmnist_${1:0:3}_s$2" \
-      --out $OUT/${1:0:3}_s$2 $COMMON
+  case "$1" in classification) short=cls ;; rotation) short=rot ;; jigsaw) short=jig ;; colorization) short=col ;; esac
+  mobilezoo search darts --task "$1" --dataset $dataset --seed "$2" --name "unnas_fmnist_${short}_s$2" \
+      --out $OUT/${short}_s$2 $COMMON
 }
 
 lane_a() { search rotation 0; search classification 0; search colorization 1; search jigsaw 1; }
