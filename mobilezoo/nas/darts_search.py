@@ -32,8 +32,9 @@ from ..errors import InvalidInputError
 from ..fileio import atomic_path, ensure_writable_dir, write_json_atomic
 from ..train.pretext import TASKS, Task
 from .darts_supernet import DartsSupernet
+from .resumable import CHECKPOINT, ResumableEpochs
 
-CHECKPOINT, LOG, DEFINITION = "search.pt", "search_log.jsonl", "derived.yaml"
+DEFINITION = "derived.yaml"
 DATASETS = ("fashion_mnist", "colour_crops")
 #: the reference's search-phase settings per task: (batch size, weight lr, architecture lr)
 TASK_DEFAULTS = {"classification": (64, 0.1, 3e-4), "colorization": (64, 0.1, 3e-4),
@@ -99,8 +100,10 @@ def search_data(config: DartsSearchConfig) -> tuple[torch.utils.data.Dataset, to
     return torch.utils.data.Subset(data, order[:half]), torch.utils.data.Subset(data, order[half:]), cfg
 
 
-class DartsSearch:
+class DartsSearch(ResumableEpochs):
     """One search: ``run()`` trains (or resumes) to ``config.epochs`` and writes the derived definition."""
+
+    PRINTED = ("epoch", "lr", "loss", "accuracy", "arch_loss")
 
     def __init__(self, config: DartsSearchConfig, out_dir: str | Path) -> None:
         self.config = config = config.resolved()
@@ -131,10 +134,6 @@ class DartsSearch:
                 "task_rng": self.task.generator.get_state(),
                 "config": json.dumps(dataclasses.asdict(self.config)), "history": json.dumps(self.history)}
 
-    def save(self) -> None:
-        with atomic_path(self.out / CHECKPOINT) as temporary:
-            torch.save(self.state(), temporary)
-
     def load(self) -> None:
         from ..weights.loading import read_checkpoint
         from ..errors import CheckpointError
@@ -146,11 +145,7 @@ class DartsSearch:
         except (CheckpointError, KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(f"'{path}' is not the search.pt of a `mobilezoo search darts` run ({exc}); "
                                     "use another --out") from None
-        mine = dataclasses.asdict(self.config)
-        changed = [k for k in mine if k not in ("epochs", "threads", "name") and recorded.get(k) != mine[k]]
-        if changed:
-            raise InvalidInputError(f"'{path}' is a search with another {changed[0]} ({recorded.get(changed[0])!r}, "
-                                    f"now {mine[changed[0]]!r}); use another --out or the same settings")
+        self.refuse_other_settings(recorded, ("epochs", "threads", "name"))
         self.model.load_state_dict(state["model"])
         self.weight_opt.load_state_dict(state["weight_opt"])
         self.arch_opt.load_state_dict(state["arch_opt"])
@@ -234,16 +229,7 @@ class DartsSearch:
 
     def run(self, resume: bool = False, stop_after: int | None = None, show_progress: bool = True) -> Path | None:
         """Search to ``config.epochs`` (``stop_after`` epochs in this call); the derived definition when done."""
-        if resume and (self.out / CHECKPOINT).exists():
-            self.load()
-        stop_at = self.config.epochs if stop_after is None else min(self.config.epochs, self.epoch + stop_after)
-        while self.epoch < stop_at:
-            record = self.run_epoch(show_progress)
-            self.save()  # first: the log never lists an epoch the checkpoint lacks
-            with atomic_path(self.out / LOG) as temporary:
-                temporary.write_text("".join(json.dumps(r) + "\n" for r in self.history))
-            print(json.dumps({k: record[k] for k in ("epoch", "lr", "loss", "accuracy", "arch_loss")}), flush=True)
-        if self.epoch < self.config.epochs:
+        if not self.run_epochs(resume, stop_after, show_progress):
             return None
         return self.derive()
 

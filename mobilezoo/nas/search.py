@@ -37,14 +37,15 @@ import torch.nn.functional as F
 
 from ..errors import InvalidInputError
 from ..data.fashion_mnist import VALIDATION_START
-from ..fileio import atomic_path, ensure_writable_dir, save_png, write_json_atomic
+from ..fileio import ensure_writable_dir, save_png, write_json_atomic
 from .budget_derivation import Derivation, derive_within_budget
 from .cost import CostTables, mac_tables
 from .derive import derive_definition, write_definition
 from .space import SearchSpace
+from .resumable import CHECKPOINT, ResumableEpochs
 from .supernet import MaskedSupernet
 
-CHECKPOINT, LOG, DEFINITION, PLOT = "search.pt", "search_log.jsonl", "derived.yaml", "probabilities.png"
+DEFINITION, PLOT = "derived.yaml", "probabilities.png"
 DERIVATION = "derivation.json"
 SAMPLINGS = ("gumbel", "uniform")
 #: settings that only shape the derivation at the end: a resumed search may change them
@@ -155,8 +156,10 @@ def read_search_checkpoint(path: str | Path, needs: tuple[str, ...] = ("net",)) 
     return state, config
 
 
-class DMaskingSearch:
+class DMaskingSearch(ResumableEpochs):
     """One search: ``run()`` trains (or resumes) to ``config.epochs`` and writes the derived definition."""
+
+    PRINTED = ("epoch", "temperature", "weight_ce", "arch_ce", "expected_cost", "argmax_cost")
 
     def __init__(self, config: SearchConfig, out_dir: str | Path) -> None:
         config.check()
@@ -194,20 +197,10 @@ class DMaskingSearch:
                 "arch_opt": self.arch_opt.state_dict(), "epoch": self.epoch, "rng": torch.get_rng_state(),
                 "config": json.dumps(dataclasses.asdict(self.config)), "history": json.dumps(self.history)}
 
-    def save(self) -> None:
-        with atomic_path(self.out / CHECKPOINT) as temporary:
-            torch.save(self.state(), temporary)
-
     def load(self) -> None:
-        path = self.out / CHECKPOINT
-        state, recorded = read_search_checkpoint(path, ("net", "weight_opt"))
-        mine = dataclasses.asdict(self.config)
+        state, recorded = read_search_checkpoint(self.out / CHECKPOINT, ("net", "weight_opt"))
         defaults = {f.name: f.default for f in dataclasses.fields(SearchConfig)}  # a search recorded before a field existed
-        changed = [k for k in mine if k not in ("epochs", "threads", *DERIVATION_SETTINGS)
-                   and recorded.get(k, defaults[k]) != mine[k]]
-        if changed:
-            raise InvalidInputError(f"'{path}' is a search with another {changed[0]} ({recorded.get(changed[0])!r}, "
-                                    f"now {mine[changed[0]]!r}); use another --out or the same settings")
+        self.refuse_other_settings(recorded, ("epochs", "threads", *DERIVATION_SETTINGS), defaults)
         self.net.load_state_dict(state["net"])
         self.weight_opt.load_state_dict(state["weight_opt"])
         self.arch_opt.load_state_dict(state["arch_opt"])
@@ -295,17 +288,7 @@ class DMaskingSearch:
 
     def run(self, resume: bool = False, stop_after: int | None = None, show_progress: bool = True) -> Path | None:
         """Search to ``config.epochs`` (``stop_after`` epochs in this call); the derived definition when done."""
-        if resume and (self.out / CHECKPOINT).exists():
-            self.load()
-        stop_at = self.config.epochs if stop_after is None else min(self.config.epochs, self.epoch + stop_after)
-        while self.epoch < stop_at:
-            record = self.run_epoch(show_progress)
-            self.save()  # first: the log never lists an epoch the checkpoint lacks
-            with atomic_path(self.out / LOG) as temporary:
-                temporary.write_text("".join(json.dumps(r) + "\n" for r in self.history))
-            print(json.dumps({k: record[k] for k in ("epoch", "temperature", "weight_ce", "arch_ce", "expected_cost",
-                                                     "argmax_cost")}), flush=True)
-        if self.epoch < self.config.epochs:
+        if not self.run_epochs(resume, stop_after, show_progress):
             return None
         if self.config.sampling == "uniform":
             return self.out / CHECKPOINT  # a supernet for one-shot scoring (`search lanas --supernet`), no network

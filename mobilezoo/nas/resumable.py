@@ -1,0 +1,63 @@
+"""The epoch loop both searches share: resume from the checkpoint, one epoch at a time, checkpoint before log."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+
+from ..errors import InvalidInputError
+from ..fileio import atomic_path
+
+CHECKPOINT, LOG = "search.pt", "search_log.jsonl"
+
+
+class ResumableEpochs:
+    """A search with ``out``, ``config.epochs``, ``epoch``, ``history``, ``save()``, ``load()`` and ``run_epoch()``;
+    ``PRINTED`` names the record fields printed after each epoch."""
+
+    PRINTED: tuple[str, ...] = ("epoch",)
+    out: Path
+    config: Any
+    epoch: int
+    history: list[dict[str, Any]]
+
+    def run_epochs(self, resume: bool = False, stop_after: int | None = None, show_progress: bool = True) -> bool:
+        """Train to ``config.epochs`` (``stop_after`` epochs in this call); True when the search is complete."""
+        if resume and (self.out / CHECKPOINT).exists():
+            self.load()
+        stop_at = self.config.epochs if stop_after is None else min(self.config.epochs, self.epoch + stop_after)
+        while self.epoch < stop_at:
+            record = self.run_epoch(show_progress)
+            self.save()  # first: the log never lists an epoch the checkpoint lacks
+            with atomic_path(self.out / LOG) as temporary:
+                temporary.write_text("".join(json.dumps(r) + "\n" for r in self.history))
+            print(json.dumps({k: record[k] for k in self.PRINTED}), flush=True)
+        return self.epoch >= self.config.epochs
+
+    def save(self) -> None:
+        with atomic_path(self.out / CHECKPOINT) as temporary:
+            torch.save(self.state(), temporary)
+
+    def refuse_other_settings(self, recorded: dict[str, Any], free: Iterable[str],
+                              defaults: dict[str, Any] | None = None) -> None:
+        """A checkpoint of a search with other settings (besides ``free`` ones) is refused, naming the first;
+        ``defaults`` stand in for settings a search recorded before they existed."""
+        mine, defaults, free = dataclasses.asdict(self.config), defaults or {}, set(free)
+        changed = [k for k in mine if k not in free and recorded.get(k, defaults.get(k)) != mine[k]]
+        if changed:
+            raise InvalidInputError(f"'{self.out / CHECKPOINT}' is a search with another {changed[0]} "
+                                    f"({recorded.get(changed[0])!r}, now {mine[changed[0]]!r}); use another --out or the "
+                                    "same settings")
+
+    def state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load(self) -> None:
+        raise NotImplementedError
+
+    def run_epoch(self, show_progress: bool = True) -> dict[str, Any]:
+        raise NotImplementedError
