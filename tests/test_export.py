@@ -27,7 +27,7 @@ FAMILY_MODELS = {
     "darts": ("darts_net", (3, 32, 32)),
     "relgraph": ("relgraph_mlp", (3, 32, 32)),
 }
-FAMILY_KWARGS = {"darts": {"genotype": "unnas_imagenet_jig", "channels": 8, "layers": 5, "layout": "cifar"},
+FAMILY_KWARGS = {"darts": {"genotype": "unnas_imagenet_jig", "channels": 8, "layers": 3, "layout": "cifar"},
                  "anynet": {"depths": [1, 1, 1], "widths": [16, 24, 32]}}
 _MODELS: dict[str, torch.nn.Module] = {}
 
