@@ -13,10 +13,11 @@ from .numbers import Count, EPOCHS, Real, SEED, THREADS_OR_DEFAULT
 def add_search(verbs: Any) -> None:
     p = verbs.add_parser(
         "search",
-        help="architecture search: DMaskingNAS (FBNetV2) or LaNAS -> a definition file",
+        help="architecture search: DMaskingNAS (FBNetV2), LaNAS or DARTS (UnNAS) -> a definition file",
         description="Architecture search. 'dmasking' trains a masked supernet over a search space "
         "(configs/search/*.yaml) on Fashion-MNIST, with the FBNet loss CE * alpha * max(1, cost / target) ** beta, and writes "
-        "the argmax network as an FBNet definition file that create_model, train, profile, export and bench read. "
+        "the network it found (by default the most probable one that spends the budget) as an FBNet definition file "
+        "that create_model, train, profile, export and bench read. "
         "'lanas' (or a baseline: random search, regularized evolution) samples networks: on a tabular benchmark "
         "(nasbench201) it looks scores up; on a search space it scores them with a trained dmasking supernet "
         "(one-shot) and keeps only those the latency table puts within --budget-ms. 'darts' searches DARTS cells with "
