@@ -87,3 +87,17 @@ def test_search_pareto_headline():
     tenth = budgets[0.1]["vs_random"]
     figures += [f"+{tenth['difference']:.2f} over random", f"p = {tenth['welch_p_greater']:.2f}"]
     _quoted("README.md", *figures)
+
+
+@pytest.mark.parametrize("runtime, name", [("onnxruntime", "ONNX Runtime"), ("executorch", "ExecuTorch"),
+                                           ("tflite", "LiteRT")])
+def test_latency_table_on_the_fresh_set(runtime, name):
+    path = RESULTS / f"lut_validation_{runtime}_fresh.json"
+    if not path.exists():
+        pytest.skip("the fresh set is not measured in this runtime yet")
+    quality = json.loads(path.read_text())["quality"]
+    text = _text("benchmarks/README.md")
+    fresh = text[text.index("On a fresh set"):]
+    assert f"{name} {'**' if runtime != 'onnxruntime' else ''}" in fresh  # each runtime is reported
+    assert f"{quality['spearman']:.3f} / {quality['within_10pct']:.0%}" in fresh
+    assert f"RMSPE {quality['rmspe_pct']:.1f}%" in fresh
