@@ -227,13 +227,7 @@ class DartsSearch(ResumableEpochs):
 
     # --- the whole search -------------------------------------------------------------------------
 
-    def run(self, resume: bool = False, stop_after: int | None = None, show_progress: bool = True) -> Path | None:
-        """Search to ``config.epochs`` (``stop_after`` epochs in this call); the derived definition when done."""
-        if not self.run_epochs(resume, stop_after, show_progress):
-            return None
-        return self.derive()
-
-    def derive(self) -> Path:
+    def finish(self) -> Path:
         """``derived.yaml``: the derived genotype in a DARTS network for this search's input and classes."""
         import yaml
 

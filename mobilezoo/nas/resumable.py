@@ -38,6 +38,14 @@ class ResumableEpochs:
             print(json.dumps({k: record[k] for k in self.PRINTED}), flush=True)
         return self.epoch >= self.config.epochs
 
+    def run(self, resume: bool = False, stop_after: int | None = None, show_progress: bool = True) -> Path | None:
+        """Search to ``config.epochs`` (``stop_after`` epochs in this call); what the search hands over when done
+        (:meth:`finish`), ``None`` before."""
+        return self.finish() if self.run_epochs(resume, stop_after, show_progress) else None
+
+    def finish(self) -> Path:
+        raise NotImplementedError
+
     def save(self) -> None:
         with atomic_path(self.out / CHECKPOINT) as temporary:
             torch.save(self.state(), temporary)

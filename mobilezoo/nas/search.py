@@ -286,10 +286,8 @@ class DMaskingSearch(ResumableEpochs):
 
     # --- the whole search -------------------------------------------------------------------------
 
-    def run(self, resume: bool = False, stop_after: int | None = None, show_progress: bool = True) -> Path | None:
-        """Search to ``config.epochs`` (``stop_after`` epochs in this call); the derived definition when done."""
-        if not self.run_epochs(resume, stop_after, show_progress):
-            return None
+    def finish(self) -> Path:
+        """The derived definition; a single-path search hands over its supernet instead."""
         if self.config.sampling == "uniform":
             return self.out / CHECKPOINT  # a supernet for one-shot scoring (`search lanas --supernet`), no network
         return self.derive()
