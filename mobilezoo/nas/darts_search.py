@@ -32,7 +32,7 @@ from ..errors import InvalidInputError
 from ..fileio import atomic_path, ensure_writable_dir, write_json_atomic
 from ..train.pretext import TASKS, Task
 from .darts_supernet import DartsSupernet
-from .resumable import CHECKPOINT, ResumableEpochs
+from .resumable import CHECKPOINT, ResumableEpochs, read_search_checkpoint
 
 DEFINITION = "derived.yaml"
 DATASETS = ("fashion_mnist", "colour_crops")
@@ -135,16 +135,7 @@ class DartsSearch(ResumableEpochs):
                 "config": json.dumps(dataclasses.asdict(self.config)), "history": json.dumps(self.history)}
 
     def load(self) -> None:
-        from ..weights.loading import read_checkpoint
-        from ..errors import CheckpointError
-
-        path = self.out / CHECKPOINT
-        try:
-            state = read_checkpoint(path)
-            recorded = json.loads(state["config"])
-        except (CheckpointError, KeyError, TypeError, ValueError) as exc:
-            raise InvalidInputError(f"'{path}' is not the search.pt of a `mobilezoo search darts` run ({exc}); "
-                                    "use another --out") from None
+        state, recorded = read_search_checkpoint(self.out / CHECKPOINT, ("model", "weight_opt", "arch_opt"), "darts")
         self.refuse_other_settings(recorded, ("epochs", "threads", "name"))
         self.model.load_state_dict(state["model"])
         self.weight_opt.load_state_dict(state["weight_opt"])

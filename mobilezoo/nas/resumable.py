@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from pathlib import Path
@@ -13,6 +14,28 @@ from ..errors import InvalidInputError
 from ..fileio import atomic_path
 
 CHECKPOINT, LOG = "search.pt", "search_log.jsonl"
+
+
+def read_search_checkpoint(path: str | Path, needs: tuple[str, ...] = ("net",), method: str = "dmasking"
+                           ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A search's ``search.pt`` and its recorded config, read through the zoo's safe reader (weights only, no
+    compressed records, regular files only); anything else (a plain state dict, a training checkpoint, a
+    corrupt file) is a one-line error naming the file and the ``mobilezoo search METHOD`` that writes it."""
+    from ..errors import CheckpointError
+    from ..weights.loading import read_checkpoint
+
+    try:
+        state = read_checkpoint(path)
+    except CheckpointError as exc:
+        raise InvalidInputError(f"cannot read the search checkpoint: {exc}") from None
+    config = None
+    if isinstance(state, dict) and isinstance(state.get("config"), str):
+        with contextlib.suppress(ValueError):
+            config = json.loads(state["config"])
+    if not isinstance(config, dict) or not all(isinstance(state.get(key), dict) for key in needs):
+        raise InvalidInputError(f"'{path}' is not the search.pt of a `mobilezoo search {method}` run (no "
+                                f"{', '.join(('config',) + needs)}); pass a search's own checkpoint")
+    return state, config
 
 
 class ResumableEpochs:

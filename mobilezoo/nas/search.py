@@ -21,7 +21,6 @@ architecture steps): the supernet one-shot LaNAS scores networks with (``search 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
@@ -42,7 +41,7 @@ from .budget_derivation import Derivation, derive_within_budget
 from .cost import CostTables, mac_tables
 from .derive import derive_definition, write_definition
 from .space import SearchSpace
-from .resumable import CHECKPOINT, ResumableEpochs
+from .resumable import CHECKPOINT, ResumableEpochs, read_search_checkpoint
 from .supernet import MaskedSupernet
 
 DEFINITION, PLOT = "derived.yaml", "probabilities.png"
@@ -133,27 +132,6 @@ def _data(config: SearchConfig, space: SearchSpace):
         raise InvalidInputError(f"limit_train {config.limit_train} leaves fewer than batch_size {config.batch_size} "
                                 "images in a split; raise limit_train or lower batch_size")
     return torch.utils.data.Subset(data, order[:cut]), torch.utils.data.Subset(data, order[cut:])
-
-
-def read_search_checkpoint(path: str | Path, needs: tuple[str, ...] = ("net",)) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A search's ``search.pt`` and its recorded config, read through the zoo's safe reader (weights only, no
-    compressed records, regular files only); anything else (a plain state dict, a training checkpoint, a
-    corrupt file) is a one-line error naming the file."""
-    from ..errors import CheckpointError
-    from ..weights.loading import read_checkpoint
-
-    try:
-        state = read_checkpoint(path)
-    except CheckpointError as exc:
-        raise InvalidInputError(f"cannot read the search checkpoint: {exc}") from None
-    config = None
-    if isinstance(state, dict) and isinstance(state.get("config"), str):
-        with contextlib.suppress(ValueError):
-            config = json.loads(state["config"])
-    if not isinstance(config, dict) or not all(isinstance(state.get(key), dict) for key in needs):
-        raise InvalidInputError(f"'{path}' is not the search.pt of a `mobilezoo search dmasking` run (no "
-                                f"{', '.join(('config',) + needs)}); pass a search's own checkpoint")
-    return state, config
 
 
 class DMaskingSearch(ResumableEpochs):
