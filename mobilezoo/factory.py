@@ -14,6 +14,7 @@ from .inputs import MAX_CHANNELS, check_count
 from .models.base import FeatureListNet, ZooModel
 from .pretrained_cfg import adapt_cfg_channels
 from .registry import check_num_classes, get_pretrained_cfg, resolve
+from .weights.hf_hub import HF_HUB_PREFIX
 from .weights.loading import load_state_dict_strict
 
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
@@ -36,6 +37,8 @@ def create_model(
     no_jit: bool | None = None,
     output_stride: int | None = None,
     feature_cls: str | None = None,
+    drop_rate: float | None = None,
+    drop_path_rate: float | None = None,
     **overrides: Any,
 ) -> nn.Module:
     """Build a model by name, like ``timm.create_model``.
@@ -57,15 +60,24 @@ def create_model(
         cache_dir: the folder downloads and cached weights go to for this call (default: the zoo's cache).
         scriptable, exportable, no_jit: timm's layer switches; every zoo model scripts, traces and exports as
             built (the test suite checks each), so they change nothing.
-        output_stride: 32 (or None): no zoo family dilates its last stages yet; other values are an error.
+        output_stride: 32 (default), or 16 / 8 for the ResNet-layout families (ResNeXt, relational ResNets), which
+            then dilate their last stages as torchvision's ``replace_stride_with_dilation`` does; the weights are
+            the same, so pretrained ones load.
         feature_cls: how ``features_only`` taps the network: ``None`` or ``'getter'`` (the zoo's one way).
+        drop_rate: dropout before the classifier, in training (timm's).
+        drop_path_rate: stochastic depth on the residual branches, in training: linear from 0 at the first
+            residual block to this rate at the last, as timm schedules it (DARTS cells: this rate in every cell,
+            as the reference); an error for a family without residual blocks.
         **overrides: architecture options passed to the family builder (e.g. ``seed`` for RandWire).
 
     The model is returned in train mode; call ``.eval()`` before inference. ``model.pretrained_cfg.weights``
     says where its weights came from ("random init" unless weights were loaded).
     """
-    if output_stride not in (None, 32):
-        raise InvalidInputError(f"output_stride={output_stride}: no zoo family dilates its last stages yet; use 32")
+    if isinstance(name, str) and name.startswith(HF_HUB_PREFIX):  # a Hugging Face Hub repository (timm's prefix)
+        return _create_from_hf_hub(name, pretrained, num_classes=num_classes, features_only=features_only,
+                                  out_indices=out_indices, checkpoint_path=checkpoint_path, cache_dir=cache_dir,
+                                  in_chans=in_chans, global_pool=global_pool, output_stride=output_stride,
+                                  drop_rate=drop_rate, drop_path_rate=drop_path_rate, **overrides)
     if feature_cls not in (None, "getter"):
         raise InvalidInputError(f"feature_cls={feature_cls!r}: features_only taps the network one way here, 'getter'")
     del scriptable, exportable, no_jit  # accepted for timm's callers: nothing to switch
@@ -78,7 +90,8 @@ def create_model(
 
         with using_cache_dir(cache_dir):
             return create_model(name, pretrained, num_classes, features_only, out_indices, checkpoint_path, in_chans,
-                                global_pool, pretrained_cfg_overlay=overlay or None, **overrides)
+                                global_pool, pretrained_cfg_overlay=overlay or None, output_stride=output_stride,
+                                drop_rate=drop_rate, drop_path_rate=drop_path_rate, **overrides)
     if num_classes is not None:
         check_num_classes(num_classes)
     if in_chans is not None:
@@ -88,6 +101,7 @@ def create_model(
         from .models.definition_files import build_from_definition_file
 
         model = build_from_definition_file(os.fspath(name), num_classes=num_classes, **overrides)
+        _set_training_switches(model, output_stride, drop_rate, drop_path_rate)
         return _finish(model, checkpoint_path, features_only, out_indices, global_pool)
 
     entry, tag = resolve(name)
@@ -109,6 +123,8 @@ def create_model(
         overrides = {**entry.weights[tag].model_kwargs, **overrides}
     build_classes = cfg.num_classes if pretrained else (num_classes if num_classes is not None else cfg.num_classes)
     model = _call_builder(entry.builder, entry.name, num_classes=build_classes, **overrides)
+    model.model_args = dict(overrides)  # the builder options, so the model can be rebuilt (a hub config.json)
+    _set_training_switches(model, output_stride, drop_rate, drop_path_rate)
     model.pretrained_cfg = cfg.replace(num_classes=build_classes)
     if pretrained:
         from .weights.hub import load_pretrained
@@ -119,6 +135,48 @@ def create_model(
             model.pretrained_cfg.num_classes = num_classes
             model.pretrained_cfg.class_names = None
     return _finish(model, checkpoint_path, features_only, out_indices, global_pool)
+
+
+def _create_from_hf_hub(name: str, pretrained: bool = True, *, num_classes: int | None = None,
+                       features_only: bool = False, out_indices: Any = None,
+                       checkpoint_path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                       **kwargs: Any) -> nn.Module:
+    """``create_model("hf-hub:owner/name")``: the repository's architecture, options and preprocessing, with its
+    weights loaded strictly when ``pretrained`` (timm's rule: without it, the config only).
+
+    ``num_classes`` other than the repository's replaces the classifier after loading, as timm does.
+    """
+    from .weights.hf_hub import WEIGHTS_NAME, fetch_hub_model
+
+    hub = fetch_hub_model(name, cache_dir, weights=pretrained and checkpoint_path is None)
+    weights = checkpoint_path or hub.weights_file
+    given = {k: v for k, v in kwargs.items() if v is not None}  # the caller's options win over the repository's
+    model = create_model(hub.architecture, num_classes=hub.num_classes, checkpoint_path=weights,
+                         **{**hub.model_args, **given})
+    cfg = model.pretrained_cfg
+    for key, value in hub.pretrained_cfg.items():
+        cfg[key] = value
+    if checkpoint_path is None and hub.weights_file is not None:
+        cfg.weights = f"{hub.name} ({WEIGHTS_NAME}, sha256 {sha256_of(hub.weights_file)[:16]})"
+    if num_classes is not None and num_classes != hub.num_classes:
+        model.reset_classifier(num_classes)
+        cfg.num_classes, cfg.class_names = num_classes, None
+    if features_only:
+        return FeatureListNet(model, out_indices)
+    if out_indices is not None:
+        raise InvalidInputError("out_indices only applies with features_only=True")
+    return model
+
+
+def _set_training_switches(model: nn.Module, output_stride: int | None, drop_rate: float | None,
+                           drop_path_rate: float | None) -> None:
+    """timm's build-time switches, set on the built model (none changes a parameter, so weights still load)."""
+    if output_stride is not None:
+        model.set_output_stride(output_stride)
+    if drop_rate is not None:
+        model.set_drop_rate(drop_rate)
+    if drop_path_rate is not None:
+        model.set_drop_path_rate(drop_path_rate)
 
 
 def _call_builder(builder: Any, name: str, **kwargs: Any) -> nn.Module:

@@ -22,6 +22,7 @@ from torch import nn
 from ..errors import InvalidInputError
 from ..registry import ModelEntry, default_cfg, register_model
 from .base import ZooModel
+from .blocks import drop_path
 
 BLOCKS = ("vanilla", "res_basic", "res_bottleneck")
 STEM_WIDTH = 16
@@ -55,10 +56,11 @@ class _Residual(nn.Module):
         super().__init__()
         self.proj = _conv_bn(in_channels, width, 1, stride) if stride != 1 or in_channels != width else None
         self.relu = nn.ReLU(inplace=True)
+        self.drop_path_rate = 0.0  # stochastic depth on the residual branch (create_model(drop_path_rate=...))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.proj is None else self.proj(x)
-        return self.relu(self.branch(x) + shortcut)
+        return self.relu(drop_path(self.branch(x), self.drop_path_rate, self.training) + shortcut)
 
 
 class ResBasicBlock(_Residual):
@@ -149,7 +151,7 @@ class AnyNetCifar(ZooModel):
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         if self.global_pool == "avg":
             x = torch.flatten(self.avgpool(x), 1)
-        return x if pre_logits else self.fc(x)
+        return x if pre_logits else self.fc(self.head_dropout(x))
 
     def export_config(self) -> dict:
         return {"block": self.block, "depths": self.depths, "widths": self.widths,

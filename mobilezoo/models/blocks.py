@@ -100,3 +100,13 @@ class ChannelShuffle(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.size(0), x.size(1), x.size(2), x.size(3)
         return x.reshape(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+def drop_path(x: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
+    """Stochastic depth (Huang et al. 2016), as timm applies it: in training, zero a residual branch for a random
+    ``rate`` share of the samples and scale the kept ones by ``1 / (1 - rate)``; the identity otherwise."""
+    if rate == 0.0 or not training:
+        return x
+    keep = 1.0 - rate
+    shape = [x.shape[0]] + [1] * (x.dim() - 1)  # one draw per sample, broadcast over the rest
+    return x * torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep) / keep

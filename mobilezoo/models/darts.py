@@ -30,6 +30,7 @@ from torch import nn
 from ..errors import InvalidInputError
 from ..registry import ModelEntry, default_cfg, register_model
 from .base import ZooModel
+from .blocks import drop_path
 from .darts_genotypes import GENOTYPES, OPS, PUBLISHED
 
 #: the DARTS search space's ops in the reference's order (the supernet's alpha columns)
@@ -200,6 +201,9 @@ class Cell(nn.Module):
         self.ops = nn.ModuleList(make_op(op, channels, 2 if reduction and source < 2 else 1)
                                  for node in nodes for op, source in node)
         self.sources = [source for node in nodes for _, source in node]
+        # DARTS's drop path: every op but the identity may be dropped, at one rate in every cell
+        self.droppable = [not isinstance(op, nn.Identity) for op in self.ops]
+        self.drop_path_rate = 0.0
         self.concat = list(concat)
         self.multiplier = len(concat)
 
@@ -208,6 +212,8 @@ class Cell(nn.Module):
         first = states[1]
         for index, op in enumerate(self.ops):  # ops come in pairs: a node is the sum of its two
             out = op(states[self.sources[index]])
+            if self.droppable[index]:
+                out = drop_path(out, self.drop_path_rate, self.training)
             if index % 2 == 0:
                 first = out
             else:
@@ -312,10 +318,22 @@ class DartsNetwork(ZooModel):
                 outputs.append(s1)
         return outputs
 
+    def checkpoint_stages(self) -> list[str]:
+        """The cells only: the ImageNet stem1's in-place ReLU rewrites stem0's output (as the reference's does), which a
+        recomputed stem0 could not allow."""
+        return [f"cells.{i}" for i in range(self.layers)]
+
+    def set_drop_path_rate(self, rate: float) -> None:
+        """DARTS's drop path: every cell drops its non-identity ops at the one ``rate`` (the reference raises it
+        over the epochs; set it again each epoch to do the same)."""
+        super().set_drop_path_rate(rate)  # checks the rate
+        for cell in self.cells:
+            cell.drop_path_rate = float(rate)
+
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         if self.global_pool == "avg":
             x = torch.flatten(self.global_pooling(x), 1)
-        return x if pre_logits else self.classifier(x)
+        return x if pre_logits else self.classifier(self.head_dropout(x))
 
     @torch.jit.unused
     def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -20,7 +20,7 @@ from torch import nn
 from ..errors import ArchDefError
 from ..registry import ModelEntry, WeightEntry, default_cfg, register_model
 from .base import ZooModel
-from .blocks import ChannelShuffle, ConvBNAct, SqueezeExcite, make_divisible
+from .blocks import ChannelShuffle, ConvBNAct, SqueezeExcite, drop_path, make_divisible
 from .fbnet_archs import ARCHS
 
 OPTION_DEFAULTS: dict[str, Any] = {
@@ -81,6 +81,7 @@ class IRBlock(nn.Module):
             self.se = SqueezeExcite(mid, make_divisible(int(mid * ratio), divisor), act=act)
         self.pwl = ConvBNAct(mid, out_channels, 1, groups=groups, bias=bias, act="identity")
         self.use_residual = in_channels == out_channels and stride == 1
+        self.drop_path_rate = 0.0  # stochastic depth on the residual branch (create_model(drop_path_rate=...))
         if self.use_residual and options["zero_last_bn_gamma"]:
             nn.init.zeros_(self.pwl.bn.weight)  # residual branch starts at zero
 
@@ -94,7 +95,7 @@ class IRBlock(nn.Module):
         if self.se is not None:
             y = self.se(y)
         y = self.pwl(y)
-        return x + y if self.use_residual else y
+        return x + drop_path(y, self.drop_path_rate, self.training) if self.use_residual else y
 
 
 class SkipBlock(nn.Module):
@@ -213,7 +214,7 @@ class FBNet(ZooModel):
         if pooled:
             x = self.head.avg_pool(x)
         if not pre_logits:
-            x = self.head.conv(x)  # a 1x1 conv: it also runs on an unpooled map (global_pool='')
+            x = self.head.conv(self.head_dropout(x))  # a 1x1 conv: it also runs on an unpooled map (global_pool='')
         return torch.flatten(x, 1) if pooled else x
 
     def make_classifier(self, num_classes: int) -> nn.Module:

@@ -152,7 +152,7 @@ class RandWire(ZooModel):
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         if self.global_pool == "avg":
             x = torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
-        return x if pre_logits else self.fc(x)
+        return x if pre_logits else self.fc(self.head_dropout(x))
 
     def random_stages(self) -> dict[str, RandomStage]:
         return {name: m for name, m in self.named_children() if isinstance(m, RandomStage)}

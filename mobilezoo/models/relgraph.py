@@ -33,6 +33,7 @@ from ..graphs import Graph, ws_flex
 from ..graphs.metrics import average_path_length, clustering_coefficient
 from ..registry import ModelEntry, default_cfg, register_model
 from .base import TorchvisionResNetLayout, ZooModel
+from .blocks import drop_path
 from .relational import (RelationalConv2d, RelationalLinear, adjacency_with_self_loops, check_masks, masks_folded,
                          node_sizes)
 
@@ -229,7 +230,10 @@ class RelGraphMLP(_RelationalNetwork, ZooModel):
         if self.global_pool == "" and self.num_classes == 0:
             return x  # pass-through (timm's reset_classifier(0, '')): the 1x1 map
         x = torch.flatten(x, 1)  # "pooling" a 1x1 map
-        return x if pre_logits else self.fc(x)
+        return x if pre_logits else self.fc(self.head_dropout(x))
+
+    def features_from_last_stage(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, None, None]  # forward_features's 1x1 map
 
     def feature_map_size(self, input_size: Sequence[int]) -> tuple[int, ...]:
         return (1, 1)  # the vector of features, as a 1x1 map
@@ -255,12 +259,13 @@ class RelBasicBlock(nn.Module):
         self.conv2 = RelationalConv2d(width, width, 3, graph, 1, 1)
         self.bn2 = _bn(width)
         self.relu = nn.ReLU(inplace=True)
+        self.drop_path_rate = 0.0  # stochastic depth on the residual branch (create_model(drop_path_rate=...))
         self.downsample = _projection(c_in, width, stride, graph, relational_proj)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
         y = self.relu(self.bn1(self.conv1(x)))
-        return self.relu(self.bn2(self.conv2(y)) + shortcut)
+        return self.relu(drop_path(self.bn2(self.conv2(y)), self.drop_path_rate, self.training) + shortcut)
 
 
 class RelBottleneck(nn.Module):
@@ -274,13 +279,14 @@ class RelBottleneck(nn.Module):
         self.conv3 = RelationalConv2d(inner, width, 1, graph)
         self.bn3 = _bn(width)
         self.relu = nn.ReLU(inplace=True)
+        self.drop_path_rate = 0.0  # stochastic depth on the residual branch (create_model(drop_path_rate=...))
         self.downsample = _projection(c_in, width, stride, graph, relational_proj)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
         y = self.relu(self.bn1(self.conv1(x)))
         y = self.relu(self.bn2(self.conv2(y)))
-        return self.relu(self.bn3(self.conv3(y)) + shortcut)
+        return self.relu(drop_path(self.bn3(self.conv3(y)), self.drop_path_rate, self.training) + shortcut)
 
 
 def _projection(c_in: int, width: int, stride: int, graph: Graph, relational: bool) -> nn.Module | None:

@@ -11,6 +11,7 @@ from torch import nn
 
 from ..registry import ModelEntry, WeightEntry, default_cfg, register_model
 from .base import TorchvisionResNetLayout
+from .blocks import drop_path
 
 EXPANSION = 4
 
@@ -29,6 +30,7 @@ class Bottleneck(nn.Module):
         self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
+        self.drop_path_rate = 0.0  # stochastic depth on the residual branch (create_model(drop_path_rate=...))
         self.downsample = None
         if stride != 1 or in_channels != out_channels:  # projection only when the shape changes
             self.downsample = nn.Sequential(
@@ -40,7 +42,7 @@ class Bottleneck(nn.Module):
         y = self.relu(self.bn1(self.conv1(x)))
         y = self.relu(self.bn2(self.conv2(y)))
         y = self.bn3(self.conv3(y))
-        return self.relu(y + shortcut)  # the last ReLU comes after the addition
+        return self.relu(drop_path(y, self.drop_path_rate, self.training) + shortcut)  # the last ReLU comes after the addition
 
 
 class ResNeXt(TorchvisionResNetLayout):

@@ -218,6 +218,7 @@ class S3D(ZooModel):
         self.num_features = self.head_hidden_size = channels
         self.num_classes = num_classes
         self.classifier = nn.Sequential(nn.Dropout(dropout), self.make_classifier(num_classes))
+        self.drop_rate = dropout
         self.gating = gating
         self._head_window = None  # Optional[List[int]], fixed by static_shapes while an exporter traces
 
@@ -264,6 +265,11 @@ class S3D(ZooModel):
             for pool in pools:
                 pool.fixed = None
             self._head_window = None
+
+    def set_drop_rate(self, rate: float) -> None:
+        """S3D keeps its dropout in the classifier (``classifier.0``), as upstream: the rate goes there."""
+        super().set_drop_rate(rate)
+        self.classifier[0].p = self.drop_rate
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         pooled = self.global_pool == "avg"
