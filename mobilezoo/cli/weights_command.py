@@ -12,7 +12,8 @@ def add_weights(verbs: Any) -> None:
         help="list pretrained weights and where they are; import a downloaded checkpoint",
         description="Pretrained weights: 'list' shows every weight entry and whether it is packaged, cached or "
         "missing; 'import FILE --model NAME.TAG' checks a hand-downloaded checkpoint against the model (strictly, "
-        "without unpickling code) and stores it in the cache ($MOBILEZOO_HOME).",
+        "without unpickling code) and stores it in the cache ($MOBILEZOO_HOME); 'hf-save' and 'hf-push' share a "
+        "model on the Hugging Face Hub in timm's layout (load it back with create_model('hf-hub:owner/name')).",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     listing = actions.add_parser("list", help="weight entries and their local state")
@@ -23,6 +24,16 @@ def add_weights(verbs: Any) -> None:
     importing.add_argument("file", help="checkpoint (.pth/.pt weights-only, or .safetensors)")
     importing.add_argument("--model", required=True, help="NAME.TAG the weights are for, e.g. fbnetv2_f1.mv_in1k")
     importing.set_defaults(run=run_import)
+    saving = actions.add_parser("hf-save", help="write NAME[.TAG] as a Hugging Face Hub folder (timm's layout)")
+    saving.add_argument("model", help="NAME or NAME.TAG (with its weights), e.g. fbnetv2_f1.fmnist")
+    saving.add_argument("folder", help="where model.safetensors, config.json and README.md go")
+    saving.set_defaults(run=run_hf_save)
+    pushing = actions.add_parser("hf-push", help="upload NAME[.TAG] to a Hugging Face Hub repository")
+    pushing.add_argument("model", help="NAME or NAME.TAG (with its weights), e.g. fbnetv2_f1.fmnist")
+    pushing.add_argument("repo_id", help="owner/name on the Hub (created if missing)")
+    pushing.add_argument("--private", action="store_true", help="create the repository private")
+    pushing.add_argument("--token", default=None, help="a write token (default: huggingface_hub's login)")
+    pushing.set_defaults(run=run_hf_push)
     p.set_defaults(run=lambda args: p.print_help() or 0)
 
 
@@ -69,4 +80,27 @@ def run_import(args: argparse.Namespace) -> int:
 
     path = import_weights(args.file, args.model)
     print(f"imported {args.file} as {args.model}: {path}")
+    return 0
+
+
+def _tagged_model(name: str) -> Any:
+    from ..factory import create_model
+    from ..registry import split_name
+
+    return create_model(name, pretrained=split_name(name)[1] is not None)
+
+
+def run_hf_save(args: argparse.Namespace) -> int:
+    from ..weights.hf_hub import save_for_hf_hub
+
+    folder = save_for_hf_hub(_tagged_model(args.model), args.folder)
+    print(f"{args.model} -> {folder} (model.safetensors, config.json, README.md)")
+    return 0
+
+
+def run_hf_push(args: argparse.Namespace) -> int:
+    from ..weights.hf_hub import push_to_hf_hub
+
+    info = push_to_hf_hub(_tagged_model(args.model), args.repo_id, private=args.private or None, token=args.token)
+    print(f"{args.model} -> https://huggingface.co/{args.repo_id} ({getattr(info, 'commit_url', info)})")
     return 0
