@@ -23,7 +23,7 @@ from .registry import (
     list_models,
     list_pretrained,
 )
-from .weights.torchvision_api import get_model, get_model_weights, get_weight
+from .torchvision_api import get_model, get_model_weights, get_weight
 
 from .version import __version__
 

@@ -52,6 +52,23 @@ def test_no_import_cycles():
             visit(module, [])
 
 
+def test_packages_import_each_other_one_way():
+    """Sub-packages (train, evaluation, sweep, designspace, weights, ...) and the top-level modules depend on each
+    other in one direction only: never A -> B and B -> A, function-level imports included."""
+    def unit(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    edges: dict[tuple[str, str], tuple[str, str]] = {}
+    for module, targets in _module_imports().items():
+        for target in targets:
+            if unit(module) != unit(target):
+                edges.setdefault((unit(module), unit(target)), (module, target))
+    both_ways = [(a, b) for (a, b) in edges if (b, a) in edges and a < b]
+    assert not both_ways, "; ".join(f"{a} <-> {b} ({edges[(a, b)]} and {edges[(b, a)]})" for a, b in both_ways)
+    assert ("mobilezoo.train", "mobilezoo.evaluation") in edges  # the walk sees the intended directions
+    assert ("mobilezoo.sweep", "mobilezoo.designspace") in edges and ("mobilezoo.factory", "mobilezoo.weights") in edges
+
+
 def test_every_format_is_one_class_behind_one_interface():
     from mobilezoo.export.format_base import ExportFormat
     from mobilezoo.export.formats import FORMATS, RUNTIMES

@@ -100,25 +100,17 @@ def _release(args: argparse.Namespace, loaded: Any, cfg: Any, result: Any) -> Pa
 
 def _write_release(args: argparse.Namespace, model: Any, metrics: dict, training: dict, model_kwargs: dict, notes: str,
                    cfg: Any = None) -> Path:
-    """``NAME.safetensors`` (fp16) + ``NAME.json``: the record ``mobilezoo/weights/files`` packages."""
-    from safetensors.torch import save_file
-
-    from ..fileio import atomic_path
+    """``NAME.safetensors`` (fp16) + ``NAME.json``: the record ``mobilezoo/weights/files`` packages (the same writer
+    as a training's release)."""
     from ..train.config import TrainConfig
     from ..train.engine import data_cfg
-    from ..weights.release import write_release
+    from ..weights.release import save_release
 
     if cfg is None:
         cfg = data_cfg(TrainConfig.from_dict({k: v for k, v in training.items() if k in TrainConfig.__dataclass_fields__}),
                        model.pretrained_cfg)
-    tensors = {k: (v.half() if v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()}
-    path = Path(args.out or ".") / f"{args.release}.safetensors"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as temporary:
-        save_file(tensors, str(temporary))
-    write_release(path, args.release, cfg=cfg, metrics=metrics, recipe=str(args.source), recipe_config=training,
-                  model_kwargs=model_kwargs, notes=notes)
-    return path
+    return save_release(model, Path(args.out or "."), args.release, cfg=cfg, metrics=metrics, recipe=str(args.source),
+                        recipe_config=training, model_kwargs=model_kwargs, notes=notes)
 
 
 def _rebalance(args: argparse.Namespace) -> int:

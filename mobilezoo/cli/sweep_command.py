@@ -86,7 +86,8 @@ def _print_status(folder: str) -> int:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    from ..designspace.report import AnalysisOptions, analyze, load_records, summary_markdown
+    from ..designspace.report import AnalysisOptions, analyze, summary_markdown
+    from ..sweep.store import load_records
 
     low, high = args.range if args.range else (None, None)
     result = analyze(load_records(args.folders), args.out, AnalysisOptions(args.metric, args.bins, low, high))

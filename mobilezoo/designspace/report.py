@@ -151,15 +151,3 @@ def _plots(groups, normalized, result, out: Path, options: AnalysisOptions) -> N
     axis.legend()
     figure.tight_layout()
     save_png(figure, out / "search_efficiency.png")
-
-
-def load_records(folders: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:
-    from ..sweep.store import ResultStore
-
-    records = []
-    for folder in folders:
-        store = ResultStore(folder)
-        store.meta()  # a clear error when it is not a sweep folder
-        records.extend(store.records().values())
-    return records
-

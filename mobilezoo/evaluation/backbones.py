@@ -36,7 +36,7 @@ def load_backbone(source: str, pretrained: bool = True) -> LoadedBackbone:
 def _from_checkpoint(path: Path) -> LoadedBackbone:
     from ..factory import create_model
 
-    from ..train.engine import read_training_checkpoint
+    from ..weights.loading import read_training_checkpoint
 
     state = read_training_checkpoint(path)
     config = state["config"]

@@ -132,3 +132,13 @@ def _node_label(host: Any) -> str:
         return "(unknown)"
     node = host.get("ray_node_id")
     return f"{host.get('hostname', '?')} (node {str(node)[:8]})" if node else str(host.get("hostname", "?"))
+
+
+def load_records(folders: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:
+    """Every trial record of the sweep folders, in one list (what ``sweep analyze`` compares)."""
+    records = []
+    for folder in folders:
+        store = ResultStore(folder)
+        store.meta()  # a clear error when it is not a sweep folder
+        records.extend(store.records().values())
+    return records

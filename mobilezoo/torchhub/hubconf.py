@@ -7,19 +7,20 @@ loads that weight entry (``torch.hub.load(dir, "fbnetv2_f1", source="local", wei
 
 dependencies = ["torch", "torchvision", "fvcore", "networkx", "yaml"]
 
-import mobilezoo as _mobilezoo  # noqa: E402
+import mobilezoo.factory as _factory  # noqa: E402  (torch.hub imports this file by path: absolute imports only)
+import mobilezoo.registry as _registry  # noqa: E402
 
 
 def _entrypoint(name):
     def load(pretrained=False, weights=None, **kwargs):
         if weights is not None:
-            return _mobilezoo.create_model(f"{name}.{weights}", pretrained=True, **kwargs)
-        return _mobilezoo.create_model(name, pretrained=pretrained, **kwargs)
+            return _factory.create_model(f"{name}.{weights}", pretrained=True, **kwargs)
+        return _factory.create_model(name, pretrained=pretrained, **kwargs)
 
     load.__name__ = name
-    load.__doc__ = f"{name}: {_mobilezoo.registry.get_model_entry(name).description}"
+    load.__doc__ = f"{name}: {_registry.get_model_entry(name).description}"
     return load
 
 
-for _name in _mobilezoo.list_models():
+for _name in _registry.list_models():
     globals()[_name] = _entrypoint(_name)

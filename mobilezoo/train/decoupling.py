@@ -203,7 +203,8 @@ def stage_two(checkpoint: str, crt_epochs: int = 10, lws_epochs: int = 5, seed: 
     from ..evaluation.protocols import classifier_as_linear
     from ..factory import create_model
     from .config import TrainConfig
-    from .engine import data_cfg, long_tail_sets, read_training_checkpoint
+    from ..weights.loading import read_training_checkpoint
+    from .engine import data_cfg, long_tail_sets
 
     state = read_training_checkpoint(checkpoint)
     config = TrainConfig.from_dict({k: v for k, v in state["config"].items() if k in TrainConfig.__dataclass_fields__})

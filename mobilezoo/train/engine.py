@@ -23,33 +23,16 @@ from torch.nn.parallel import DistributedDataParallel
 from ..errors import CheckpointError, InvalidInputError
 from ..fileio import atomic_path, ensure_writable_dir, scratch_files
 from ..pretrained_cfg import PretrainedCfg
+from ..weights.loading import TRAINING_CHECKPOINT as CHECKPOINT, read_training_checkpoint  # noqa: F401
 from .config import TrainConfig
 from .distributed import DistInfo, init_distributed
 from .optim import ModelEMA, build_optimizer, cosine_with_warmup
 from ..data.samplers import ShardedSampler, make_sampler  # noqa: F401  (ShardedSampler: public here too)
 
-CHECKPOINT = "last.pt"
 METRICS = "metrics.jsonl"
 #: options a checkpoint's tensors depend on: resuming with another value cannot load it
 STATE_SHAPING = ("model", "model_kwargs", "num_classes", "optimizer", "ema_decay", "task", "jigsaw_grid",
                  "jigsaw_permutations", "method", "moco")
-
-
-def read_training_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A run's ``last.pt``, read with the zoo's safe checkpoint reader; a one-line error for anything else."""
-    from ..weights.loading import read_checkpoint
-
-    state = read_checkpoint(path)
-    if not isinstance(state, dict) or not isinstance(state.get("config"), dict) or "model" not in state:
-        raise CheckpointError(f"'{path}' is not a mobilezoo training checkpoint (no model and config); pass a run's {CHECKPOINT}")
-    weights, config = state["model"], state["config"]
-    if not isinstance(weights, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                                for k, v in weights.items()):
-        raise CheckpointError(f"'{path}': its model is not a state dict of tensors; pass a run's own {CHECKPOINT}")
-    if not isinstance(config.get("model"), str) or not isinstance(config.get("model_kwargs") or {}, dict):
-        raise CheckpointError(f"'{path}': its config has no model name or its model_kwargs are not a mapping; "
-                              f"pass a run's own {CHECKPOINT}")
-    return state
 
 
 def _device(config: TrainConfig) -> torch.device:
@@ -471,9 +454,7 @@ class Trainer:
 
     def save_release(self, name: str, recipe: str = "", dtype: torch.dtype = torch.float16) -> Path:
         """Write ``<name>.safetensors`` (fp16 by default) and ``<name>.json``: the record that packages it."""
-        from safetensors.torch import save_file
-
-        from ..weights.release import write_release
+        from ..weights.release import save_release
 
         if self.config.method == "moco":
             raise InvalidInputError("a MoCo training has no classifier to release; package its backbone with a linear "
@@ -481,11 +462,6 @@ class Trainer:
         if self.config.task != "classification":
             raise InvalidInputError(f"a {self.config.task} training is a pretext: its head is not a classifier to release; "
                                     "fine-tune the backbone with task=classification")
-        model = self.final_weights()
-        tensors = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()}
-        path = self.out_dir / f"{name}.safetensors"
-        with atomic_path(path) as temporary:
-            save_file(tensors, str(temporary))
-        write_release(path, name, cfg=self.cfg, metrics=self.history[-1] if self.history else {}, recipe=recipe,
-                      recipe_config=self.config.to_dict(), model_kwargs=dict(self.config.model_kwargs))
-        return path
+        return save_release(self.final_weights(), self.out_dir, name, dtype, cfg=self.cfg,
+                            metrics=self.history[-1] if self.history else {}, recipe=recipe,
+                            recipe_config=self.config.to_dict(), model_kwargs=dict(self.config.model_kwargs))

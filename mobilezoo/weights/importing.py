@@ -13,7 +13,6 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from ..errors import CheckpointError
-from ..factory import create_model
 from ..fileio import atomic_path, check_regular_file, file_lock, sha256_of
 from ..registry import resolve
 from .hub import hash_problem, imported_path, record_before_swap, record_hash
@@ -30,13 +29,13 @@ def import_weights(source: str | os.PathLike, name: str) -> Path:
     problem = hash_problem(weight, sha256_of(source))
     if problem:
         raise CheckpointError(f"'{source}' is not the file registered for {entry.name}.{tag} ({problem})")
-    model = create_model(entry.name, num_classes=weight.num_classes, **weight.model_kwargs)
+    model = entry.builder(num_classes=weight.num_classes, **weight.model_kwargs)  # its layout, to check strictly
     load_state_dict_strict(model, read_checkpoint(source))
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     target = imported_path(entry, tag)
     with file_lock(target):
         with atomic_path(target) as temporary:
-            save_file(state, str(temporary), metadata={"source": source.name, "model": f"{entry.name}.{tag}"})
+            save_file(state, str(temporary), metadata={"format": "pt", "source": source.name, "model": f"{entry.name}.{tag}"})
             digest = sha256_of(temporary)
             record_before_swap(target, digest)  # both hashes trusted while the file is swapped: a kill loses neither
         record_hash(target, digest)  # the swap is done: only the new file is trusted

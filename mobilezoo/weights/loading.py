@@ -17,6 +17,8 @@ from torch import nn
 from ..errors import CheckpointError, MobileZooError
 from ..fileio import check_regular_file
 
+TRAINING_CHECKPOINT = "last.pt"  # the file a training run writes and resumes from (train/engine.py)
+
 #: container keys of common training frameworks, tried in order (mobile-vision prefers the EMA)
 CONTAINER_KEYS = ("model_ema", "state_dict", "model", "module")
 PREFIXES = ("module.", "_orig_mod.")  # DDP and torch.compile wrappers
@@ -64,6 +66,21 @@ def _refuse_compressed_records(path: str) -> None:
     if packed:
         raise CheckpointError(f"'{path}' has compressed records ({packed[0]}), which torch.save never writes; "
                               "refusing to expand them (re-save it with torch.save or as safetensors)")
+
+
+def read_training_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """A run's ``last.pt``, read with the zoo's safe checkpoint reader; a one-line error for anything else."""
+    state = read_checkpoint(path)
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict) or "model" not in state:
+        raise CheckpointError(f"'{path}' is not a mobilezoo training checkpoint (no model and config); pass a run's {TRAINING_CHECKPOINT}")
+    weights, config = state["model"], state["config"]
+    if not isinstance(weights, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                for k, v in weights.items()):
+        raise CheckpointError(f"'{path}': its model is not a state dict of tensors; pass a run's own {TRAINING_CHECKPOINT}")
+    if not isinstance(config.get("model"), str) or not isinstance(config.get("model_kwargs") or {}, dict):
+        raise CheckpointError(f"'{path}': its config has no model name or its model_kwargs are not a mapping; "
+                              f"pass a run's own {TRAINING_CHECKPOINT}")
+    return state
 
 
 def extract_state_dict(obj: Any) -> dict[str, torch.Tensor]:

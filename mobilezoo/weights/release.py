@@ -6,8 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..fileio import sha256_of, write_json_atomic
+import torch
+from torch import nn
+
+from ..fileio import atomic_path, sha256_of, write_json_atomic
 from ..pretrained_cfg import PretrainedCfg
+
 
 def release_record(weights_path: Path, name: str, cfg: PretrainedCfg, metrics: dict[str, Any], recipe: str,
                    recipe_config: dict[str, Any], model_kwargs: dict[str, Any], notes: str = "") -> dict[str, Any]:
@@ -40,6 +44,21 @@ def release_record(weights_path: Path, name: str, cfg: PretrainedCfg, metrics: d
         "license": "MIT (weights); Fashion-MNIST data MIT (Zalando Research)",
         "notes": "; ".join(filter(None, [notes, "stored as float16 safetensors; loaded into float32 models"])),
     }
+
+
+def save_release(model: nn.Module, folder: str | os.PathLike, name: str, dtype: torch.dtype = torch.float16,
+                 **fields: Any) -> Path:
+    """``<folder>/<name>.safetensors`` (floats as ``dtype``, fp16 by default; metadata ``format: pt``) and
+    ``<name>.json``, the record that packages it (``fields``: those of :func:`release_record`). Returns the weights."""
+    from safetensors.torch import save_file
+
+    tensors = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()}
+    path = Path(folder) / f"{name}.safetensors"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temporary:
+        save_file(tensors, str(temporary), metadata={"format": "pt", "model": name})
+    write_release(path, name, **fields)
+    return path
 
 
 def write_release(weights_path: Path, name: str, **fields: Any) -> Path:

@@ -20,8 +20,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..errors import InvalidInputError
-from ..registry import get_model_entry, get_pretrained_cfg, resolve
+from .errors import InvalidInputError
+from .registry import get_model_entry, get_pretrained_cfg, resolve
 
 
 class ImageClassification(nn.Module):
@@ -35,7 +35,7 @@ class ImageClassification(nn.Module):
     def forward(self, image: Any) -> torch.Tensor:
         """A PIL image or HxWxC / HxW array, or (as torchvision) a CxHxW tensor (uint8, or float in [0, 1]) or a
         batch of them."""
-        from ..data.transforms import preprocess_image
+        from .data.transforms import preprocess_image
 
         if isinstance(image, torch.Tensor) and image.ndim == 4:
             return torch.stack([self(one) for one in image])
@@ -75,7 +75,7 @@ class WeightsEnum(enum.Enum):
 
     def get_state_dict(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
         """The weights themselves (offline for packaged ones; a download is hash-checked)."""
-        from ..factory import create_model
+        from .factory import create_model
 
         return create_model(self.meta["name"], pretrained=True).state_dict()
 
@@ -84,7 +84,7 @@ def _weights(name: str, tag: str) -> Weights:
     entry = get_model_entry(name)
     weight = entry.weights[tag]
     cfg = get_pretrained_cfg(f"{name}.{tag}")
-    from ..factory import create_model
+    from .factory import create_model
 
     params = sum(p.numel() for p in create_model(name, num_classes=weight.num_classes,
                                                  **weight.model_kwargs).parameters())
@@ -123,7 +123,7 @@ def get_weight(name: str) -> WeightsEnum:
 
 def get_model(name: str, weights: WeightsEnum | str | None = None, **kwargs: Any) -> nn.Module:
     """torchvision's ``get_model``: ``weights`` a member, its tag (``'FMNIST'``, ``'DEFAULT'``) or ``None``."""
-    from ..factory import create_model
+    from .factory import create_model
 
     if weights is None:
         return create_model(name, **kwargs)
