@@ -12,7 +12,7 @@ from .errors import InvalidInputError, MobileZooError
 from .fileio import sha256_of
 from .inputs import MAX_CHANNELS, check_count
 from .models.base import FeatureListNet, ZooModel
-from .pretrained_cfg import adapt_cfg_channels
+from .pretrained_cfg import WeightsSource, adapt_cfg_channels
 from .registry import check_num_classes, get_pretrained_cfg, resolve
 from .weights.hf_hub import HF_HUB_PREFIX
 from .weights.loading import load_state_dict_strict
@@ -157,7 +157,7 @@ def _create_from_hf_hub(name: str, pretrained: bool = True, *, num_classes: int 
     for key, value in hub.pretrained_cfg.items():
         cfg[key] = value
     if checkpoint_path is None and hub.weights_file is not None:
-        cfg.weights = f"{hub.name} ({WEIGHTS_NAME}, sha256 {sha256_of(hub.weights_file)[:16]})"
+        cfg.weights = WeightsSource.hf_hub(hub.name, WEIGHTS_NAME, sha256_of(hub.weights_file))
     if num_classes is not None and num_classes != hub.num_classes:
         model.reset_classifier(num_classes)
         cfg.num_classes, cfg.class_names = num_classes, None
@@ -219,7 +219,7 @@ def _finish(
     _describe_model(model)
     if checkpoint_path is not None:
         load_state_dict_strict(model, checkpoint_path)
-        model.pretrained_cfg.weights = f"checkpoint {os.fspath(checkpoint_path)} (sha256 {sha256_of(checkpoint_path)[:16]})"
+        model.pretrained_cfg.weights = WeightsSource.checkpoint(os.fspath(checkpoint_path), sha256_of(checkpoint_path))
     if global_pool is not None:
         model.set_global_pool(global_pool)
     if features_only:

@@ -17,6 +17,77 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 RANDOM_WEIGHTS = "random init"
 
+
+class WeightsSource(str):
+    """Where a model's weights came from, in one type.
+
+    It is the text records have always carried (``"fbnetv2_f1.fmnist (file, sha256 ...)"``), so manifests, release
+    records and JSON stay as they were, and it says what it is: ``kind`` (``random``, ``tag``, ``checkpoint``,
+    ``hf-hub``, ``training-run``, ``synthetic``), ``label`` (the ``name.tag``, file, repository or run) and
+    ``sha256`` (a prefix, where a file was hashed). Build it with the class methods; :meth:`of` reads a text back
+    from a record (the one place that knows the text forms).
+    """
+
+    kind: str
+    label: str
+    sha256: str | None
+
+    def __new__(cls, text: str, kind: str, label: str = "", sha256: str | None = None) -> "WeightsSource":
+        source = super().__new__(cls, text)
+        source.kind, source.label, source.sha256 = kind, label, sha256
+        return source
+
+    def __reduce__(self) -> tuple:  # copies and pickles keep the kind
+        return (WeightsSource, (str(self), self.kind, self.label, self.sha256))
+
+    @classmethod
+    def random(cls, seed: int | None = None) -> "WeightsSource":
+        return cls(RANDOM_WEIGHTS if seed is None else f"{RANDOM_WEIGHTS}, seed {seed}", "random")
+
+    @classmethod
+    def tagged(cls, name_tag: str, file_name: str, sha256: str) -> "WeightsSource":
+        return cls(f"{name_tag} ({file_name}, sha256 {sha256[:16]})", "tag", name_tag, sha256[:16])
+
+    @classmethod
+    def checkpoint(cls, path: str, sha256: str) -> "WeightsSource":
+        return cls(f"checkpoint {path} (sha256 {sha256[:16]})", "checkpoint", path, sha256[:16])
+
+    @classmethod
+    def hf_hub(cls, hub_name: str, file_name: str, sha256: str) -> "WeightsSource":
+        return cls(f"{hub_name} ({file_name}, sha256 {sha256[:16]})", "hf-hub", hub_name, sha256[:16])
+
+    @classmethod
+    def training_run(cls, checkpoint: str, epoch: Any) -> "WeightsSource":
+        return cls(f"{checkpoint} (epoch {epoch})", "training-run", checkpoint)
+
+    @classmethod
+    def synthetic(cls, seed: int) -> "WeightsSource":
+        return cls(f"synthetic, seed {seed}", "synthetic", str(seed))
+
+    @classmethod
+    def of(cls, value: Any) -> "WeightsSource":
+        """``value`` as a WeightsSource: itself, or the text of a record read back."""
+        if isinstance(value, WeightsSource):
+            return value
+        text = str(value)
+        label, _, rest = text.partition(" (")
+        sha = rest.rpartition("sha256 ")[2].rstrip(")") if "sha256 " in rest else None
+        if text.startswith(RANDOM_WEIGHTS):
+            return cls(text, "random")
+        if text.startswith("synthetic"):
+            return cls(text, "synthetic", text.rpartition(" ")[2])
+        if text.startswith("checkpoint "):
+            return cls(text, "checkpoint", label[len("checkpoint "):], sha)
+        if text.startswith("hf-hub:"):
+            return cls(text, "hf-hub", label, sha)
+        if rest.startswith("epoch "):
+            return cls(text, "training-run", label)
+        return cls(text, "tag", label, sha)
+
+    @property
+    def is_random(self) -> bool:
+        return self.kind == "random"
+
 #: the keys that say how an input is preprocessed (exported into manifests and release records)
 PREPROCESSING_KEYS = ("input_size", "resize", "crop_pct", "crop_mode", "resize_mode", "interpolation", "antialias",
                       "mean", "std", "input_adaptation")
@@ -56,7 +127,7 @@ class PretrainedCfg:
     fixed_input_size: bool = False
     #: the data set the weights were trained on, and where they come from
     dataset: str = ""
-    weights: str = RANDOM_WEIGHTS  # "random init" or "<name.tag> (<file>, sha256 <hex>)"
+    weights: WeightsSource = field(default_factory=WeightsSource.random)  # reads as "random init", "<name.tag> (...)"
     url: str | None = None
     file: str | None = None
     sha256: str | None = None
@@ -86,6 +157,11 @@ class PretrainedCfg:
         if isinstance(fields.get("pool_size"), list):
             fields["pool_size"] = tuple(fields["pool_size"])
         return cls(input_size=shape, resize=int(resize), **fields)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "weights":  # a record's text or a source: always held as a WeightsSource
+            value = WeightsSource.of(value)
+        object.__setattr__(self, name, value)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PretrainedCfg":

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..models.calibration import recalibrate_bn
-from ..pretrained_cfg import PretrainedCfg
+from ..pretrained_cfg import PretrainedCfg, WeightsSource
 
 
 @torch.no_grad()
@@ -41,7 +41,7 @@ def synthetic_weights(model: nn.Module, input_shape: Sequence[int], seed: int = 
             buffer.add_(torch.randn(buffer.shape, generator=generator) * 0.02)
     cfg = getattr(model, "pretrained_cfg", None)
     if isinstance(cfg, PretrainedCfg):  # (a timm model carries a plain dict; its caller records the weights)
-        cfg.weights = f"synthetic, seed {seed}"
+        cfg.weights = WeightsSource.synthetic(seed)
     return model.eval()
 
 

@@ -45,7 +45,7 @@ def run_export(args: argparse.Namespace) -> int:
     from ..export import export
     from ..export.formats import FORMATS, get_format
     from ..factory import create_model
-    from ..pretrained_cfg import RANDOM_WEIGHTS
+    from ..pretrained_cfg import WeightsSource
     from ..progress import status
     from ..registry import names_weights
 
@@ -56,8 +56,8 @@ def run_export(args: argparse.Namespace) -> int:
         get_format(fmt)  # unknown names fail before any work
     torch.manual_seed(0)  # a network without weights gets a reproducible random init, recorded as such
     model = create_model(args.name, pretrained=args.pretrained or names_weights(args.name), checkpoint_path=args.checkpoint)
-    if model.pretrained_cfg.weights == RANDOM_WEIGHTS:
-        model.pretrained_cfg.weights = "random init, seed 0"
+    if model.pretrained_cfg.weights.is_random:
+        model.pretrained_cfg.weights = WeightsSource.random(seed=0)
     entries = []
     for fmt in formats:
         with status(f"exporting {args.name} to {fmt} and verifying...", quiet=args.json):
@@ -69,7 +69,7 @@ def run_export(args: argparse.Namespace) -> int:
         return 0
     table = Table(title=f"{args.name}: exported to {args.out}", caption=f"weights: {model.pretrained_cfg.weights}"
                   + ("; give NAME.TAG, --pretrained or --checkpoint for trained ones"
-                     if model.pretrained_cfg.weights.startswith(RANDOM_WEIGHTS) else ""))
+                     if model.pretrained_cfg.weights.is_random else ""))
     for column in ("format", "file", "MB", "status", "checks", "worst rel. error", "top-1 agree", "notes"):
         table.add_column(column)
     for entry in entries:

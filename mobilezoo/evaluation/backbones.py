@@ -9,6 +9,7 @@ from typing import Any
 from torch import nn
 
 from ..errors import CheckpointError
+from ..pretrained_cfg import WeightsSource
 
 
 @dataclass
@@ -66,7 +67,7 @@ def _from_checkpoint(path: Path) -> LoadedBackbone:
         detail = next((line.strip() for line in str(exc).splitlines() if "size mismatch" in line), str(exc).splitlines()[0])
         raise CheckpointError(f"'{path}' does not fit {config['model']} ({detail[:200]}); pass a run's own last.pt") from None
     shown = _portable(path)  # records name the checkpoint relative to the working folder, not this machine's root
-    model.pretrained_cfg = model.pretrained_cfg.replace(weights=f"{shown} (epoch {state.get('epoch')})")
+    model.pretrained_cfg = model.pretrained_cfg.replace(weights=WeightsSource.training_run(shown, state.get("epoch")))
     return LoadedBackbone(model, f"{shown} (epoch {state.get('epoch')}, {config.get('method', 'supervised')})",
                           config["model"], kwargs, config)
 

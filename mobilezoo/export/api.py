@@ -17,7 +17,7 @@ from ..errors import InvalidInputError, MobileZooError
 from ..fileio import output_folder, scratch_path, sha256_of, size_of
 from ..inputs import MAX_BATCH, MAX_THREADS, check_count, model_input_size, resolve_input_shape
 from ..models.base import ZooModel
-from ..pretrained_cfg import PretrainedCfg, adapt_cfg_channels
+from ..pretrained_cfg import PretrainedCfg, WeightsSource, adapt_cfg_channels
 from .format_base import ExportContext
 from .formats import get_format, require
 from .labels import class_labels
@@ -82,7 +82,8 @@ def _model_config(model: nn.Module, cfg: PretrainedCfg) -> dict[str, Any]:
 
 def holds_tagged_weights(cfg: PretrainedCfg) -> bool:
     """True when the model carries the weights its tag names (not a random init under a tagged cfg)."""
-    return bool(cfg.tag) and cfg.weights.startswith(f"{cfg.architecture}.{cfg.tag} ")
+    source = WeightsSource.of(cfg.weights)
+    return bool(cfg.tag) and source.kind == "tag" and source.label == f"{cfg.architecture}.{cfg.tag}"
 
 
 def _real_inputs(cfg: dict[str, Any], count: int, warnings: list[str], split: str = "calibration") -> torch.Tensor | None:

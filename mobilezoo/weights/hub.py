@@ -37,6 +37,7 @@ from torch import nn
 
 from ..errors import CheckpointError, InvalidInputError
 from ..fileio import atomic_path, file_lock, sha256_of
+from ..pretrained_cfg import WeightsSource
 from ..registry import ModelEntry, WeightEntry
 from .loading import adapt_input_conv, extract_state_dict, load_state_dict_strict, read_checkpoint
 
@@ -243,5 +244,5 @@ def load_pretrained(model: nn.Module, entry: ModelEntry, tag: str) -> nn.Module:
     load_state_dict_strict(model, adapt_input_conv(model, extract_state_dict(state)))
     cfg = getattr(model, "pretrained_cfg", None)
     if cfg is not None:
-        cfg.weights = f"{entry.name}.{tag} ({path.name}, sha256 {sha256_of(path)[:16]})"
+        cfg.weights = WeightsSource.tagged(f"{entry.name}.{tag}", path.name, sha256_of(path))
     return model
