@@ -184,3 +184,23 @@ def test_cache_dir_sends_downloads_to_the_callers_folder(tmp_path, monkeypatch):
     with hub.using_cache_dir(tmp_path / "mine"):
         assert hub.cache_dir() == tmp_path / "mine"
     assert hub.cache_dir() == tmp_path / "home" / "checkpoints"
+
+
+def test_weights_source_says_its_kind_and_reads_back_from_a_record():
+    import copy
+    import json
+
+    from mobilezoo.pretrained_cfg import PretrainedCfg, WeightsSource
+
+    made = [WeightsSource.random(), WeightsSource.random(seed=0), WeightsSource.tagged("a_b.tag", "a_b.tag.safetensors", "f" * 64),
+            WeightsSource.checkpoint("runs/x/last.pt", "e" * 64), WeightsSource.hf_hub("hf-hub:me/x", "model.safetensors", "d" * 64),
+            WeightsSource.training_run("runs/x/last.pt", 7), WeightsSource.synthetic(3)]
+    assert [s.kind for s in made] == ["random", "random", "tag", "checkpoint", "hf-hub", "training-run", "synthetic"]
+    for source in made:
+        read = WeightsSource.of(json.loads(json.dumps(source)))  # the text a record holds, read back
+        assert (read, read.kind, read.label, read.sha256) == (source, source.kind, source.label, source.sha256)
+        assert copy.deepcopy(source).kind == source.kind
+    assert made[2] == "a_b.tag (a_b.tag.safetensors, sha256 ffffffffffffffff)"  # the record text is unchanged
+    cfg = PretrainedCfg()
+    cfg.weights = "checkpoint mine.pth (sha256 0123)"
+    assert cfg.weights.kind == "checkpoint" and cfg.weights.label == "mine.pth" and cfg.replace().weights.kind == "checkpoint"
