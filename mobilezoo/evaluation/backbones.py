@@ -42,12 +42,9 @@ def _from_checkpoint(path: Path) -> LoadedBackbone:
     state = read_training_checkpoint(path)
     config = state["config"]
     weights = state["model"]
-    if config.get("method") == "moco":
-        prefix = "encoder_q.backbone."
-    elif config.get("task", "classification") in ("jigsaw", "colorization"):
-        prefix = "trunk."
-    else:
-        prefix = ""
+    prefix = state.get("backbone_prefix")  # the training method records where its backbone sits
+    if not isinstance(prefix, str):
+        prefix = _legacy_prefix(config)
     backbone_state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
     kwargs = dict(config.get("model_kwargs") or {})
     try:
@@ -78,3 +75,10 @@ def _portable(path: Any) -> str:
 
     relative = os.path.relpath(os.fspath(path))
     return relative if not relative.startswith("..") else os.fspath(path)
+
+
+def _legacy_prefix(config: dict[str, Any]) -> str:
+    """Checkpoints written before the prefix was recorded (the methods' layouts then)."""
+    if config.get("method") == "moco":
+        return "encoder_q.backbone."
+    return "trunk." if config.get("task", "classification") in ("jigsaw", "colorization") else ""

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import InvalidInputError
+from .methods import method_names
 
 CHOICES = {
     "optimizer": ("sgd", "rmsprop", "adamw"),
     "dataset": ("fashion_mnist", "fashion_mnist_lt", "folder", "folder_lt", "clips", "colour_crops"),
     "task": ("classification", "rotation", "jigsaw", "colorization"),
-    "method": ("supervised", "moco"),
+    "method": method_names(),  # the registered training methods (train/methods.py)
     "sampler": ("instance", "class", "sqrt", "progressive"),
 }
 #: inclusive (low, high) per numeric key; None leaves that side open

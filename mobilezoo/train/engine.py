@@ -26,6 +26,7 @@ from ..pretrained_cfg import PretrainedCfg
 from ..weights.loading import TRAINING_CHECKPOINT as CHECKPOINT, read_training_checkpoint  # noqa: F401
 from .config import TrainConfig
 from .distributed import DistInfo, init_distributed
+from .methods import TrainingMethod, backbone_prefix, make_method
 from .optim import ModelEMA, build_optimizer, cosine_with_warmup
 from ..data.samplers import ShardedSampler, make_sampler  # noqa: F401  (ShardedSampler: public here too)
 
@@ -139,11 +140,10 @@ class Trainer:
         torch.manual_seed(config.seed)
         np.random.seed(config.seed)
         random.seed(config.seed)
-        self.task = self._task()
+        self.task: TrainingMethod = make_method(config, self.dist.enabled)
         self.model = self.task.build(lambda **options: create_model(config.model, **{**config.model_kwargs, **options}))
         self.cfg = data_cfg(config, self.backbone.pretrained_cfg)
-        if config.method == "moco":
-            self.task.set_normalisation(self.cfg.mean, self.cfg.std)  # views are augmented in [0, 1], then normalised
+        self.task.configure(self.cfg.mean, self.cfg.std, config.batch_size * self.dist.world_size, self.model)
         self.model.pretrained_cfg = self.cfg
         self.model.to(self.device)
         if config.channels_last:
@@ -160,10 +160,6 @@ class Trainer:
         self.steps_per_epoch = len(self.sampler) // config.batch_size
         if self.steps_per_epoch < 1:
             raise InvalidInputError(f"batch_size {config.batch_size} is larger than the {len(self.sampler)} training samples per rank")
-        if config.method == "moco" and self.model.queue_size % (config.batch_size * self.dist.world_size):
-            global_batch = config.batch_size * self.dist.world_size
-            raise InvalidInputError(f"moco queue_size {self.model.queue_size} is not a multiple of the global batch "
-                                    f"{global_batch}; use e.g. queue_size: {max(1, self.model.queue_size // global_batch) * global_batch}")
         self.net: nn.Module = self.model
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -180,24 +176,10 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.show_progress = show_progress and self.dist.is_main
 
-    def _task(self) -> Any:
-        """The training objective: a supervised / pretext :class:`Task`, or MoCo's."""
-        config = self.config
-        if config.method == "moco":
-            from .moco import MoCoOptions, MoCoTask
-
-            return MoCoTask(MoCoOptions.from_dict(config.moco), config.input_size, grey=config.dataset == "fashion_mnist",
-                            distributed=self.dist.enabled, seed=config.seed)
-        from .pretext import Task
-
-        return Task(config.task, config.num_classes, config.jigsaw_grid, config.jigsaw_permutations, config.seed)
-
     @property
     def backbone(self) -> nn.Module:
-        """The zoo model inside whatever the task wraps it in (pretext heads, MoCo's query encoder)."""
-        if self.config.method == "moco":
-            return self.model.encoder_q.backbone
-        return getattr(self.model, "trunk", self.model)
+        """The zoo model inside whatever the method wraps it in (pretext heads, MoCo's query encoder)."""
+        return self.task.backbone(self.model)
 
     # --- checkpoints ----------------------------------------------------------------------------
 
@@ -213,6 +195,7 @@ class Trainer:
             "history": self.history,
             "config": self.config.to_dict(),
             "rng": _rng_state(),
+            "backbone_prefix": backbone_prefix(self.model, self.backbone),  # where evaluation finds the backbone
         }
 
     def save_checkpoint(self) -> Path:
@@ -341,24 +324,10 @@ class Trainer:
                 "lr": self.scheduler.get_last_lr()[0]}
 
     @torch.no_grad()
-    def knn_monitor(self) -> dict[str, float]:
-        """MoCo's monitor: weighted kNN top-1 of the query backbone's features, bank = labelled training images."""
-        from ..evaluation.features import extract_features
-        from ..evaluation.knn import knn_accuracy
-
-        options = self.task.options
-        bank_set = self.train_set
-        if options.knn_bank and options.knn_bank < len(bank_set):
-            bank_set = torch.utils.data.Subset(bank_set, range(options.knn_bank))
-        bank, bank_labels = extract_features(self.backbone, bank_set, device=self.device)
-        queries, labels = extract_features(self.backbone, self.eval_set, device=self.device)
-        top1 = knn_accuracy(queries, labels, bank, bank_labels, self.config.num_classes, options.knn_k, options.knn_t)
-        return {"eval_top1": top1, "eval_samples": len(labels), "knn_bank": len(bank_labels)}
-
-    @torch.no_grad()
     def evaluate(self, model: nn.Module | None = None, dataset: torch.utils.data.Dataset | None = None) -> dict[str, float]:
-        if self.config.method == "moco":  # eval_top1 is the kNN monitor's top-1
-            return self.knn_monitor()
+        own = self.task.monitor(self)  # a method with its own evaluation (MoCo: kNN top-1 as eval_top1)
+        if own is not None:
+            return own
         model = model or (self.ema.module if self.ema else self.model)
         model.eval()
         loader = torch.utils.data.DataLoader(self.eval_set if dataset is None else dataset, batch_size=256, shuffle=False)
@@ -442,7 +411,7 @@ class Trainer:
         left.legend()
         right.plot([r["epoch"] for r in evaluated], [r["eval_top1"] for r in evaluated], marker="o", color="tab:green")
         right.set_xlabel("epoch")
-        right.set_ylabel(f"kNN top-1 (%), k={self.task.options.knn_k}" if self.config.method == "moco" else "eval top-1 (%)")
+        right.set_ylabel(self.task.metric_label)
         figure.suptitle(f"{self.config.model} on {self.config.dataset}")
         figure.tight_layout()
         with atomic_path(self.out_dir / "curves.png") as temporary:
@@ -456,12 +425,9 @@ class Trainer:
         """Write ``<name>.safetensors`` (fp16 by default) and ``<name>.json``: the record that packages it."""
         from ..weights.release import save_release
 
-        if self.config.method == "moco":
-            raise InvalidInputError("a MoCo training has no classifier to release; package its backbone with a linear "
-                                    f"probe: mobilezoo evaluate {self.out_dir / CHECKPOINT} --protocol linear --release NAME")
-        if self.config.task != "classification":
-            raise InvalidInputError(f"a {self.config.task} training is a pretext: its head is not a classifier to release; "
-                                    "fine-tune the backbone with task=classification")
+        problem = self.task.release_problem(str(self.out_dir / CHECKPOINT))
+        if problem:
+            raise InvalidInputError(problem)
         return save_release(self.final_weights(), self.out_dir, name, dtype, cfg=self.cfg,
                             metrics=self.history[-1] if self.history else {}, recipe=recipe,
                             recipe_config=self.config.to_dict(), model_kwargs=dict(self.config.model_kwargs))

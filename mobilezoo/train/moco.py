@@ -270,3 +270,40 @@ class MoCoTask:
         """InfoNCE: cross-entropy of the logits against the positive at index 0 (asymmetric, as in the paper)."""
         logits, labels = outputs
         return F.cross_entropy(logits, labels)
+
+    # --- the rest of the trainer's interface (train/methods.py) ---------------------------------------
+
+    @property
+    def metric_label(self) -> str:
+        return f"kNN top-1 (%), k={self.options.knn_k}"
+
+    @staticmethod
+    def backbone(model: nn.Module) -> nn.Module:
+        return model.encoder_q.backbone  # the query encoder's: the one trained by gradient
+
+    def configure(self, mean: tuple[float, ...], std: tuple[float, ...], global_batch: int, model: nn.Module) -> None:
+        """Views are augmented in [0, 1], then normalised as the data is; the queue must take whole global batches."""
+        self.set_normalisation(mean, std)
+        if model.queue_size % global_batch:
+            raise InvalidInputError(f"moco queue_size {model.queue_size} is not a multiple of the global batch "
+                                    f"{global_batch}; use e.g. queue_size: {max(1, model.queue_size // global_batch) * global_batch}")
+
+    @torch.no_grad()
+    def monitor(self, trainer: Any) -> dict[str, float]:
+        """MoCo's evaluation: weighted kNN top-1 of the query backbone's features, bank = labelled training images."""
+        from ..evaluation.features import extract_features
+        from ..evaluation.knn import knn_accuracy
+
+        options = self.options
+        bank_set = trainer.train_set
+        if options.knn_bank and options.knn_bank < len(bank_set):
+            bank_set = torch.utils.data.Subset(bank_set, range(options.knn_bank))
+        bank, bank_labels = extract_features(trainer.backbone, bank_set, device=trainer.device)
+        queries, labels = extract_features(trainer.backbone, trainer.eval_set, device=trainer.device)
+        top1 = knn_accuracy(queries, labels, bank, bank_labels, trainer.config.num_classes, options.knn_k, options.knn_t)
+        return {"eval_top1": top1, "eval_samples": len(labels), "knn_bank": len(bank_labels)}
+
+    @staticmethod
+    def release_problem(checkpoint: str) -> str:
+        return ("a MoCo training has no classifier to release; package its backbone with a linear probe: "
+                f"mobilezoo evaluate {checkpoint} --protocol linear --release NAME")

@@ -224,3 +224,24 @@ class Task:
         """(right, total) predictions: per image, or per pixel for colorization."""
         hits = logits.argmax(1) == targets
         return int(hits.sum()), hits.numel()
+
+    # --- the rest of the trainer's interface (train/methods.py) ---------------------------------------
+
+    #: eval_top1 is classification top-1, or the pretext task's accuracy (rotation, permutation, ab bin per pixel)
+    metric_label = "eval top-1 (%)"
+
+    @staticmethod
+    def backbone(model: nn.Module) -> nn.Module:
+        return getattr(model, "trunk", model)  # jigsaw and colorization wrap it with their heads
+
+    def configure(self, mean: tuple[float, ...], std: tuple[float, ...], global_batch: int, model: nn.Module) -> None:
+        """Nothing to set: the batch comes normalised and any global batch works."""
+
+    def monitor(self, trainer: object) -> None:
+        return None  # the trainer's accuracy on the eval split
+
+    def release_problem(self, checkpoint: str) -> str | None:
+        if self.name == "classification":
+            return None
+        return (f"a {self.name} training is a pretext: its head is not a classifier to release; fine-tune the "
+                "backbone with task=classification")
