@@ -11,14 +11,14 @@ import torch
 from mobilezoo.errors import InvalidInputError
 from mobilezoo.train.config import TrainConfig
 from mobilezoo.train.lab_color import ab_bins, lab_to_rgb, nearest_bin, reference_ab_bins, rgb_to_lab
-from mobilezoo.train.pretext import Task, from_tiles, maximal_hamming_permutations, to_tiles
+from mobilezoo.train.pretext import from_tiles, make_task, maximal_hamming_permutations, to_tiles
 
 from .test_train import needs_fmnist
 
 
 def test_rotation_yields_the_four_rotations_with_their_labels():
     images = torch.randn(3, 2, 8, 8)
-    inputs, labels = Task("rotation").prepare(images, torch.zeros(3, dtype=torch.long))
+    inputs, labels = make_task("rotation").prepare(images, torch.zeros(3, dtype=torch.long))
     assert inputs.shape == (12, 2, 8, 8)
     for index in range(12):
         k = int(labels[index])
@@ -28,7 +28,7 @@ def test_rotation_yields_the_four_rotations_with_their_labels():
 
 @pytest.mark.parametrize("grid, count", [(2, 24), (3, 12)])
 def test_every_jigsaw_permutation_reassembles_the_image(grid, count):
-    task = Task("jigsaw", jigsaw_grid=grid, jigsaw_permutations=count, jigsaw_tile_ratio=1.0)  # no gap: whole cells
+    task = make_task("jigsaw", jigsaw_grid=grid, jigsaw_permutations=count, jigsaw_tile_ratio=1.0)  # no gap: whole cells
     assert len(task.permutations) == count and len({tuple(p.tolist()) for p in task.permutations}) == count
     image = torch.randn(1, 3, 6 * grid, 6 * grid)
     cells = to_tiles(image, grid)
@@ -46,7 +46,7 @@ def test_every_jigsaw_permutation_reassembles_the_image(grid, count):
 
 
 def test_jigsaw_tiles_are_gapped_crops_and_training_greys_a_share_of_colour_images():
-    task = Task("jigsaw", seed=1)
+    task = make_task("jigsaw", seed=1)
     images = torch.randn(64, 3, 32, 32)
     to_rgb = lambda x: x * 0.25 + 0.5  # noqa: E731  (the data's normalisation, inverted)
     inputs, labels = task.prepare(images, torch.zeros(64, dtype=torch.long), to_rgb, training=False)
@@ -95,11 +95,11 @@ def test_lab_round_trip_on_real_photos_and_nearest_bin_targets():
         assert (lab_to_rgb(rgb_to_lab(rgb)) - rgb).abs().max() < 1e-3
     assert len(ab_bins()) == 261  # every ab cell of grid 10 an 8-bit sRGB colour reaches: fewer than the reference's
     bins = torch.from_numpy(reference_ab_bins())
-    assert len(bins) == 313 and len(Task("colorization").bins) == 313  # Zhang et al.'s in-gamut bins, as UnNAS
+    assert len(bins) == 313 and len(make_task("colorization").bins) == 313  # Zhang et al.'s in-gamut bins, as UnNAS
     assert bins[:3].tolist() == [[-90, 50], [-90, 60], [-90, 70]] and bins[-1].tolist() == [100, 0]  # its order
     assert {tuple(b) for b in bins.tolist()} >= {tuple(b) for b in ab_bins().tolist()}  # every sRGB bin is one of them
     colour = torch.rand(2, 3, 4, 4)
-    inputs, targets = Task("colorization").prepare((colour - 0.5) / 0.25, torch.zeros(2), lambda x: x * 0.25 + 0.5)
+    inputs, targets = make_task("colorization").prepare((colour - 0.5) / 0.25, torch.zeros(2), lambda x: x * 0.25 + 0.5)
     lab = rgb_to_lab(colour)
     torch.testing.assert_close(inputs, (lab[:, :1] / 100 - 0.5) / 0.25)  # L / 100, normalised as the data is
     assert torch.equal(targets, nearest_bin(lab[:, 1:], bins.to(lab)))
@@ -115,7 +115,7 @@ def test_bad_tasks_and_grids_are_one_line_errors():
     with pytest.raises(InvalidInputError, match="task must be one of"):
         TrainConfig.from_dict({"task": "inpainting"})
     with pytest.raises(InvalidInputError, match="does not divide a 10x10 image"):
-        Task("jigsaw", jigsaw_grid=3, jigsaw_permutations=10).prepare(torch.randn(1, 3, 10, 10), torch.zeros(1))
+        make_task("jigsaw", jigsaw_grid=3, jigsaw_permutations=10).prepare(torch.randn(1, 3, 10, 10), torch.zeros(1))
     with pytest.raises(InvalidInputError, match="colorization needs colour images: dataset=colour_crops"):
         TrainConfig.from_dict({"task": "colorization", "dataset": "fashion_mnist"})
 

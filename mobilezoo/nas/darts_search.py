@@ -30,7 +30,7 @@ from torch import nn
 
 from ..errors import InvalidInputError
 from ..fileio import atomic_path, ensure_writable_dir, write_json_atomic
-from ..train.pretext import TASKS, Task
+from ..train.pretext import TASKS, make_task
 from .darts_supernet import DartsSupernet
 from .resumable import CHECKPOINT, ResumableEpochs, read_search_checkpoint
 
@@ -114,7 +114,7 @@ class DartsSearch(ResumableEpochs):
         self.weight_set, self.arch_set, cfg = search_data(config)
         mean, std = torch.tensor(cfg.mean).view(1, -1, 1, 1), torch.tensor(cfg.std).view(1, -1, 1, 1)
         self.to_rgb: Callable[[torch.Tensor], torch.Tensor] = lambda images: images * std + mean
-        self.task = Task(config.task, num_classes=10, jigsaw_grid=2, jigsaw_permutations=24, seed=config.seed)
+        self.task = make_task(config.task, num_classes=10, jigsaw_grid=2, jigsaw_permutations=24, seed=config.seed)
         self.model = self.task.build(lambda num_classes=10, in_chans=3: DartsSupernet(
             config.channels, config.layers, num_classes, in_chans, seed=config.seed))
         self.supernet: DartsSupernet = getattr(self.model, "trunk", self.model)

@@ -82,9 +82,9 @@ def make_method(config: Any, distributed: bool) -> TrainingMethod:
 
 
 def _supervised(config: Any, distributed: bool) -> TrainingMethod:
-    from .pretext import Task
+    from .pretext import make_task
 
-    return Task(config.task, config.num_classes, config.jigsaw_grid, config.jigsaw_permutations, config.seed)
+    return make_task(config.task, config.num_classes, config.jigsaw_grid, config.jigsaw_permutations, config.seed)
 
 
 def _moco(config: Any, distributed: bool) -> TrainingMethod:

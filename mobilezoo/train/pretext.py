@@ -33,9 +33,6 @@ from torch import nn
 
 from ..errors import InvalidInputError
 
-TASKS = ("classification", "rotation", "jigsaw", "colorization")
-
-
 # --- jigsaw geometry ---------------------------------------------------------------------------------------
 
 
@@ -136,7 +133,8 @@ class ColorizationNet(nn.Module):
 
 @dataclass
 class Task:
-    """What a training optimises; ``build(make_model)`` gets a function that builds the backbone."""
+    """What a training optimises (``task: classification`` here; each pretext task is a subclass below, picked by
+    :func:`make_task`). ``build(make_model)`` gets a function that builds the backbone."""
 
     name: str = "classification"
     num_classes: int = 10
@@ -145,61 +143,84 @@ class Task:
     seed: int = 0
     jigsaw_tile_ratio: float = 0.76  # tile side / cell side (the reference's int(psz * 0.76))
     jigsaw_grey: float = 0.3  # share of training images turned grey (the reference's GRAY_PERCENTAGE)
+    #: input channels the backbone must take (None: the data's)
+    in_chans = None
+    #: label smoothing applies to the labels' classification only
+    smooths_labels = True
+    #: eval_top1 is classification top-1, or the pretext task's accuracy (rotation, permutation, ab bin per pixel)
+    metric_label = "eval top-1 (%)"
 
     def __post_init__(self) -> None:
-        if self.name not in TASKS:
-            raise InvalidInputError(f"unknown task '{self.name}'; tasks: {', '.join(TASKS)}")
-        if self.name == "jigsaw":
-            if self.jigsaw_grid not in (2, 3):
-                raise InvalidInputError(f"jigsaw_grid must be 2 or 3, got {self.jigsaw_grid}")
-            total = 24 if self.jigsaw_grid == 2 else 362_880
-            if not 2 <= self.jigsaw_permutations <= total:
-                raise InvalidInputError(f"jigsaw_permutations must be in [2, {total}] for a {self.jigsaw_grid}x"
-                                        f"{self.jigsaw_grid} grid, got {self.jigsaw_permutations}")
-            self.permutations = maximal_hamming_permutations(self.jigsaw_grid ** 2, self.jigsaw_permutations, self.seed)
-        if self.name == "colorization":
-            from .lab_color import reference_ab_bins
-
-            self.bins = torch.from_numpy(reference_ab_bins())
         self.generator = torch.Generator().manual_seed(self.seed + 17)
 
-    @property
-    def in_chans(self) -> int | None:
-        """Input channels the backbone must take (None: the data's)."""
-        return 1 if self.name == "colorization" else None
-
     def build(self, make_model: Callable[..., nn.Module]) -> nn.Module:
-        if self.name == "classification":
-            return make_model(num_classes=self.num_classes)
-        if self.name == "rotation":
-            return make_model(num_classes=4)
-        if self.name == "jigsaw":
-            return JigsawNet(make_model(num_classes=0), self.jigsaw_grid ** 2, len(self.permutations))
-        return ColorizationNet(make_model(num_classes=0, in_chans=1), len(self.bins))
+        return make_model(num_classes=self.num_classes)
 
     def prepare(self, images: torch.Tensor, labels: torch.Tensor, rgb: Callable[[torch.Tensor], torch.Tensor] | None = None,
                 training: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """The network's inputs and targets for a batch. ``rgb`` maps normalised images back to [0, 1] colour
         (colorization converts colour to Lab, jigsaw greys colour images); ``training=False`` (evaluation) turns no
         image grey, as the reference does only in training."""
-        if self.name == "classification":
-            return images, labels
-        if self.name == "rotation":
-            rotated = torch.cat([torch.rot90(images, k, dims=(2, 3)) for k in range(4)])
-            return rotated, torch.arange(4).repeat_interleave(len(images)).to(images.device)
-        if self.name == "jigsaw":
-            return self._jigsaw(images, rgb, training)
-        if rgb is None:
-            raise InvalidInputError("colorization needs colour images (dataset: colour_crops)")
-        from .lab_color import nearest_bin, rgb_to_lab
+        return images, labels
 
-        lab = rgb_to_lab(rgb(images).clamp(0, 1))
-        shift, scale = _affine_of(rgb, images)
-        lightness = (lab[:, :1] / 100 - shift.mean()) / scale.mean()
-        return lightness, nearest_bin(lab[:, 1:], self.bins.to(lab)).to(images.device)
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+        return F.cross_entropy(logits, targets, label_smoothing=label_smoothing if self.smooths_labels else 0.0)
 
-    def _jigsaw(self, images: torch.Tensor, rgb: Callable[[torch.Tensor], torch.Tensor] | None, training: bool
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    @staticmethod
+    def correct(logits: torch.Tensor, targets: torch.Tensor) -> tuple[int, int]:
+        """(right, total) predictions: per image, or per pixel for colorization."""
+        hits = logits.argmax(1) == targets
+        return int(hits.sum()), hits.numel()
+
+    # --- the rest of the trainer's interface (train/methods.py) ---------------------------------------
+
+    @staticmethod
+    def backbone(model: nn.Module) -> nn.Module:
+        return getattr(model, "trunk", model)  # jigsaw and colorization wrap it with their heads
+
+    def configure(self, mean: tuple[float, ...], std: tuple[float, ...], global_batch: int, model: nn.Module) -> None:
+        """Nothing to set: the batch comes normalised and any global batch works."""
+
+    def monitor(self, trainer: object) -> None:
+        return None  # the trainer's accuracy on the eval split
+
+    def release_problem(self, checkpoint: str) -> str | None:
+        return None
+
+
+class RotationTask(Task):
+    smooths_labels = False
+
+    def build(self, make_model: Callable[..., nn.Module]) -> nn.Module:
+        return make_model(num_classes=4)
+
+    def prepare(self, images: torch.Tensor, labels: torch.Tensor, rgb: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                training: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        rotated = torch.cat([torch.rot90(images, k, dims=(2, 3)) for k in range(4)])
+        return rotated, torch.arange(4).repeat_interleave(len(images)).to(images.device)
+
+    def release_problem(self, checkpoint: str) -> str | None:
+        return _pretext_release_problem(self.name)
+
+
+class JigsawTask(Task):
+    smooths_labels = False
+
+    def __post_init__(self) -> None:
+        if self.jigsaw_grid not in (2, 3):
+            raise InvalidInputError(f"jigsaw_grid must be 2 or 3, got {self.jigsaw_grid}")
+        total = 24 if self.jigsaw_grid == 2 else 362_880
+        if not 2 <= self.jigsaw_permutations <= total:
+            raise InvalidInputError(f"jigsaw_permutations must be in [2, {total}] for a {self.jigsaw_grid}x"
+                                    f"{self.jigsaw_grid} grid, got {self.jigsaw_permutations}")
+        self.permutations = maximal_hamming_permutations(self.jigsaw_grid ** 2, self.jigsaw_permutations, self.seed)
+        super().__post_init__()
+
+    def build(self, make_model: Callable[..., nn.Module]) -> nn.Module:
+        return JigsawNet(make_model(num_classes=0), self.jigsaw_grid ** 2, len(self.permutations))
+
+    def prepare(self, images: torch.Tensor, labels: torch.Tensor, rgb: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                training: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         if training and self.jigsaw_grey > 0 and rgb is not None and images.shape[1] == 3:
             grey = torch.rand(len(images), generator=self.generator) < self.jigsaw_grey
             if grey.any():
@@ -215,33 +236,51 @@ class Task:
         placed = torch.empty_like(tiles).scatter_(1, where.view(*where.shape, 1, 1, 1).expand_as(tiles), tiles)
         return placed, index.to(images.device)
 
-    def loss(self, logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
-        smoothing = label_smoothing if self.name == "classification" else 0.0
-        return F.cross_entropy(logits, targets, label_smoothing=smoothing)
+    def release_problem(self, checkpoint: str) -> str | None:
+        return _pretext_release_problem(self.name)
 
-    @staticmethod
-    def correct(logits: torch.Tensor, targets: torch.Tensor) -> tuple[int, int]:
-        """(right, total) predictions: per image, or per pixel for colorization."""
-        hits = logits.argmax(1) == targets
-        return int(hits.sum()), hits.numel()
 
-    # --- the rest of the trainer's interface (train/methods.py) ---------------------------------------
+class ColorizationTask(Task):
+    smooths_labels = False
+    in_chans = 1  # the L channel
 
-    #: eval_top1 is classification top-1, or the pretext task's accuracy (rotation, permutation, ab bin per pixel)
-    metric_label = "eval top-1 (%)"
+    def __post_init__(self) -> None:
+        from .lab_color import reference_ab_bins
 
-    @staticmethod
-    def backbone(model: nn.Module) -> nn.Module:
-        return getattr(model, "trunk", model)  # jigsaw and colorization wrap it with their heads
+        self.bins = torch.from_numpy(reference_ab_bins())
+        super().__post_init__()
 
-    def configure(self, mean: tuple[float, ...], std: tuple[float, ...], global_batch: int, model: nn.Module) -> None:
-        """Nothing to set: the batch comes normalised and any global batch works."""
+    def build(self, make_model: Callable[..., nn.Module]) -> nn.Module:
+        return ColorizationNet(make_model(num_classes=0, in_chans=1), len(self.bins))
 
-    def monitor(self, trainer: object) -> None:
-        return None  # the trainer's accuracy on the eval split
+    def prepare(self, images: torch.Tensor, labels: torch.Tensor, rgb: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                training: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        if rgb is None:
+            raise InvalidInputError("colorization needs colour images (dataset: colour_crops)")
+        from .lab_color import nearest_bin, rgb_to_lab
+
+        lab = rgb_to_lab(rgb(images).clamp(0, 1))
+        shift, scale = _affine_of(rgb, images)
+        lightness = (lab[:, :1] / 100 - shift.mean()) / scale.mean()
+        return lightness, nearest_bin(lab[:, 1:], self.bins.to(lab)).to(images.device)
 
     def release_problem(self, checkpoint: str) -> str | None:
-        if self.name == "classification":
-            return None
-        return (f"a {self.name} training is a pretext: its head is not a classifier to release; fine-tune the "
-                "backbone with task=classification")
+        return _pretext_release_problem(self.name)
+
+
+def _pretext_release_problem(name: str) -> str:
+    return (f"a {name} training is a pretext: its head is not a classifier to release; fine-tune the backbone with "
+            "task=classification")
+
+
+#: task name -> its class; a new pretext task is one class and one entry here
+TASK_CLASSES: dict[str, type[Task]] = {"classification": Task, "rotation": RotationTask, "jigsaw": JigsawTask,
+                                       "colorization": ColorizationTask}
+TASKS = tuple(TASK_CLASSES)
+
+
+def make_task(name: str = "classification", *args: object, **options: object) -> Task:
+    """The task called ``name`` (``task:`` in a training YAML); the other arguments are :class:`Task`'s fields."""
+    if name not in TASK_CLASSES:
+        raise InvalidInputError(f"unknown task '{name}'; tasks: {', '.join(TASKS)}")
+    return TASK_CLASSES[name](name, *args, **options)
