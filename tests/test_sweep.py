@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -420,3 +421,22 @@ def test_an_explicit_trial_keeps_the_seed_its_recipe_names():
     data.pop("samples"), data.pop("keep_checkpoints")
     data["trials"] = [{k: v for k, v in t.items() if k != "seed"} for t in data["trials"]]
     assert unseeded.fingerprint() == hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def test_trial_records_read_back_and_feed_the_analysis_unchanged(tmp_path):
+    """One record type for every results line: reading the recorded ResNet/Vanilla sweep back and writing it again
+    gives the same JSON, and its design samples are the ok draws with their error and complexity."""
+    import json
+
+    from mobilezoo.sweep.store import ResultStore, design_samples
+    from mobilezoo.sweep.trials import TrialRecord
+
+    folder = Path(REPO_ROOT) / "benchmarks" / "results" / "design_spaces" / "resnet_vs_vanilla"
+    raw = ResultStore(folder).records()
+    for record in raw.values():
+        assert json.loads(json.dumps(TrialRecord.from_dict(record).to_dict())) == record
+    samples = design_samples([folder])
+    assert len(samples) == sum(r["status"] == "ok" for r in raw.values()) == 200
+    first = raw["resnet-0000"]
+    match = next(s for s in samples if s.params == first["params"] and s.macs == first["macs"])
+    assert (match.space, match.error) == ("resnet", first["error"])

@@ -87,10 +87,10 @@ def _print_status(folder: str) -> int:
 
 def run_analyze(args: argparse.Namespace) -> int:
     from ..designspace.report import AnalysisOptions, analyze, summary_markdown
-    from ..sweep.store import load_records
+    from ..sweep.store import design_samples
 
     low, high = args.range if args.range else (None, None)
-    result = analyze(load_records(args.folders), args.out, AnalysisOptions(args.metric, args.bins, low, high))
+    result = analyze(design_samples(args.folders), args.out, AnalysisOptions(args.metric, args.bins, low, high))
     print(summary_markdown(result))
     print(f"wrote {args.out}/summary.md, analysis.json and 4 PNG plots")
     return 0

@@ -20,6 +20,20 @@ from .analysis import edf, edf_at, ks_test, normalized_weights, random_search_ef
 
 
 @dataclass(frozen=True)
+class DesignSample:
+    """One trained draw of a design space: what the comparison reads (a sweep's trial records give them)."""
+
+    space: str
+    error: float  # top-1 error (%) on the eval split
+    params: float
+    macs: float
+    wall_seconds: float = 0.0
+
+    def complexity(self, metric: str) -> float:
+        return self.params if metric == "params" else self.macs
+
+
+@dataclass(frozen=True)
 class AnalysisOptions:
     metric: str = "params"  # complexity used for normalization: params or macs
     num_bins: int = 10
@@ -28,17 +42,15 @@ class AnalysisOptions:
     seed: int = 0
 
 
-def group_by_space(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Successful trials of each design space (explicit trials and failures are left out)."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        if record.get("status") == "ok" and record.get("space"):
-            groups.setdefault(record["space"], []).append(record)
+def group_by_space(samples: Iterable[DesignSample]) -> dict[str, list[DesignSample]]:
+    groups: dict[str, list[DesignSample]] = {}
+    for sample in samples:
+        groups.setdefault(sample.space, []).append(sample)
     return groups
 
 
-def _range(groups: dict[str, list[dict[str, Any]]], options: AnalysisOptions) -> tuple[float, float]:
-    values = {s: [float(r[options.metric]) for r in rs] for s, rs in groups.items()}
+def _range(groups: dict[str, list[DesignSample]], options: AnalysisOptions) -> tuple[float, float]:
+    values = {s: [r.complexity(options.metric) for r in rs] for s, rs in groups.items()}
     low = options.low if options.low is not None else max(min(v) for v in values.values())
     high = options.high if options.high is not None else min(max(v) for v in values.values())
     if not low < high:
@@ -46,9 +58,9 @@ def _range(groups: dict[str, list[dict[str, Any]]], options: AnalysisOptions) ->
     return low, high
 
 
-def analyze(records: Iterable[dict[str, Any]], out_dir: str | os.PathLike, options: AnalysisOptions = AnalysisOptions()) -> dict[str, Any]:
+def analyze(samples: Iterable[DesignSample], out_dir: str | os.PathLike, options: AnalysisOptions = AnalysisOptions()) -> dict[str, Any]:
     """Write the plots, ``summary.md`` and ``analysis.json`` to ``out_dir``; return the analysis."""
-    groups = group_by_space(records)
+    groups = group_by_space(samples)
     if not groups:
         raise InvalidInputError("no successful design-space trials to analyze; run `mobilezoo sweep run` first")
     if options.metric not in ("params", "macs"):
@@ -56,12 +68,12 @@ def analyze(records: Iterable[dict[str, Any]], out_dir: str | os.PathLike, optio
     out = ensure_writable_dir(out_dir, "--out")
     low, high = _range(groups, options)
     result: dict[str, Any] = {"metric": options.metric, "range": [low, high], "num_bins": options.num_bins, "spaces": {}}
-    pooled = np.concatenate([[r["error"] for r in rs] for rs in groups.values()])
+    pooled = np.concatenate([[r.error for r in rs] for rs in groups.values()])
     threshold = float(np.percentile(pooled, 25))
     normalized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for space, rs in sorted(groups.items()):
-        errors = np.array([float(r["error"]) for r in rs])
-        complexity = np.array([float(r[options.metric]) for r in rs])
+        errors = np.array([r.error for r in rs])
+        complexity = np.array([r.complexity(options.metric) for r in rs])
         norm = normalized_weights(complexity, options.num_bins, low, high)
         kept_errors = errors[norm.kept]
         normalized[space] = (kept_errors, norm.weights)
@@ -72,12 +84,12 @@ def analyze(records: Iterable[dict[str, Any]], out_dir: str | os.PathLike, optio
             "normalized_share_below_threshold": edf_at(kept_errors, threshold, norm.weights),
             "normalized_mean_error": float(np.sum(kept_errors * norm.weights)),
             "search_efficiency": [asdict(s) for s in random_search_efficiency(kept_errors, norm.weights, seed=options.seed)],
-            "wall_seconds": float(sum(float(r.get("wall_seconds", 0)) for r in rs)),
+            "wall_seconds": float(sum(r.wall_seconds for r in rs)),
         }
     result["threshold_error"] = threshold
     result["ks"] = []
     for a, b in itertools.combinations(sorted(groups), 2):
-        test = ks_test([r["error"] for r in groups[a]], [r["error"] for r in groups[b]])
+        test = ks_test([r.error for r in groups[a]], [r.error for r in groups[b]])
         result["ks"].append({"a": a, "b": b, **asdict(test)})
     _plots(groups, normalized, result, out, options)
     write_json_atomic(out / "analysis.json", result)
@@ -111,7 +123,7 @@ def _plots(groups, normalized, result, out: Path, options: AnalysisOptions) -> N
 
     figure, axis = plt.subplots(figsize=(5.5, 4))
     for space, rs in sorted(groups.items()):
-        x, y = edf([r["error"] for r in rs])
+        x, y = edf([r.error for r in rs])
         axis.step(x, y, where="post", label=f"{space} (n={len(rs)})")
     axis.set(xlabel="error (%)", ylabel="cumulative prob.", title="error EDF")
     axis.legend()
@@ -131,7 +143,7 @@ def _plots(groups, normalized, result, out: Path, options: AnalysisOptions) -> N
 
     figure, axis = plt.subplots(figsize=(5.5, 4))
     for space, rs in sorted(groups.items()):
-        axis.scatter([r[options.metric] for r in rs], [r["error"] for r in rs], s=10, alpha=0.6, label=space)
+        axis.scatter([r.complexity(options.metric) for r in rs], [r.error for r in rs], s=10, alpha=0.6, label=space)
     axis.set_xscale("log")
     axis.set(xlabel=options.metric, ylabel="error (%)", title="error vs complexity")
     axis.legend()

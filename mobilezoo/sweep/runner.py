@@ -20,7 +20,7 @@ from ..errors import InvalidInputError, MissingDependencyError
 from .config import SweepConfig
 from .local_ray import start_local_ray
 from .store import ResultStore
-from .trials import Trial, make_trials, run_trial
+from .trials import Trial, TrialRecord, make_trials, run_trial
 
 
 @dataclass
@@ -136,12 +136,10 @@ def run_sweep(config: SweepConfig, out_dir: str | os.PathLike, address: str | No
                 try:
                     record = ray.get(ref)
                 except Exception as exc:  # the worker died (out of memory, killed): a failed trial, not a failed sweep
-                    record = {"id": trial.id, "space": trial.space, "model": trial.model, "status": "failed",
-                              "failure": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}",
-                              **trial.info}
+                    record = TrialRecord.lost_worker(trial, exc).to_dict()
                 store.append(record)
-                ok += record.get("status") == "ok"
-                failed += record.get("status") != "ok"
+                ok += record["status"] == "ok"
+                failed += record["status"] != "ok"
                 if on_record:
                     on_record(record)
                 bar.update(1)

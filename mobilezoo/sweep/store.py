@@ -13,9 +13,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..designspace.report import DesignSample
 from ..errors import InvalidInputError
 from ..fileio import atomic_path, check_regular_file, ensure_writable_dir, read_json_file, write_json_atomic
 from .config import SweepConfig
+from .trials import TrialRecord
 
 RESULTS = "results.jsonl"
 META = "sweep.json"
@@ -108,19 +110,23 @@ class ResultStore:
 
     # --- summaries -----------------------------------------------------------------------------------
 
+    def trial_records(self) -> dict[str, TrialRecord]:
+        """Finished trials by id, typed."""
+        return {key: TrialRecord.from_dict(record) for key, record in self.records().items()}
+
     def summary(self, trial_ids: Iterable[str] | None = None) -> dict[str, Any]:
-        records = self.records()
+        records = self.trial_records()
         expected = list(trial_ids) if trial_ids is not None else list(records)
-        status = Counter(r.get("status") for r in records.values())
+        status = Counter(r.status for r in records.values())
         by_space: dict[str, dict[str, Any]] = {}
         for record in records.values():
-            group = by_space.setdefault(record.get("space") or "(explicit)", {"ok": 0, "failed": 0, "errors": [],
-                                                                             "wall_seconds": 0.0})
-            group["ok" if record.get("status") == "ok" else "failed"] += 1
-            group["wall_seconds"] += float(record.get("wall_seconds", 0))
-            if record.get("status") == "ok":
-                group["errors"].append(float(record["error"]))
-        nodes = Counter(_node_label(record.get("host")) for record in records.values())
+            group = by_space.setdefault(record.space or "(explicit)", {"ok": 0, "failed": 0, "errors": [],
+                                                                      "wall_seconds": 0.0})
+            group["ok" if record.ok else "failed"] += 1
+            group["wall_seconds"] += float(record.wall_seconds or 0)
+            if record.ok:
+                group["errors"].append(float(record.error))
+        nodes = Counter(_node_label(record.host) for record in records.values())
         return {"trials": len(expected), "done": sum(1 for t in expected if t in records), "ok": status["ok"],
                 "failed": status["failed"], "missing": [t for t in expected if t not in records], "by_space": by_space,
                 "nodes": dict(sorted(nodes.items()))}
@@ -134,11 +140,18 @@ def _node_label(host: Any) -> str:
     return f"{host.get('hostname', '?')} (node {str(node)[:8]})" if node else str(host.get("hostname", "?"))
 
 
-def load_records(folders: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:
-    """Every trial record of the sweep folders, in one list (what ``sweep analyze`` compares)."""
-    records = []
+def load_records(folders: Iterable[str | os.PathLike]) -> list[TrialRecord]:
+    """Every trial record of the sweep folders, in one list."""
+    records: list[TrialRecord] = []
     for folder in folders:
         store = ResultStore(folder)
         store.meta()  # a clear error when it is not a sweep folder
-        records.extend(store.records().values())
+        records.extend(store.trial_records().values())
     return records
+
+
+def design_samples(folders: Iterable[str | os.PathLike]) -> list[DesignSample]:
+    """The trained draws of design spaces in the sweep folders (what ``sweep analyze`` compares); explicit trials
+    and failures are left out."""
+    return [DesignSample(r.space, float(r.error), float(r.params), float(r.macs), float(r.wall_seconds or 0))
+            for r in load_records(folders) if r.ok and r.space]
