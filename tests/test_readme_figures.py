@@ -66,7 +66,7 @@ def test_latency_table_validation(runtime, name):
 
 
 def test_packaged_weights_accuracy_in_the_zoo_readme():
-    for name in ("dmaskingnas_ort50us", "dmaskingnas_ort75us", "dmaskingnas_ort100us"):
+    for name in ("dmaskingnas_ort50us", "dmaskingnas_ort75us", "dmaskingnas_ort100us", "unnas_fmnist_cls"):
         record = json.loads((ROOT / "mobilezoo" / "weights" / "files" / f"{name}.fmnist.json").read_text())
         _quoted("README.md", f"{record['metrics']['top1']:.2f}")
 
