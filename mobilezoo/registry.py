@@ -155,6 +155,7 @@ def list_models(
     if filter:
         pattern = filter
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+    patterns = [p or "*" for p in patterns] or ["*"]  # timm's list_models('') lists everything
     excludes = [exclude] if isinstance(exclude, str) else list(exclude)
     excludes += [exclude_filters] if isinstance(exclude_filters, str) else list(exclude_filters)
     modules = {m.lower().rsplit(".", 1)[-1] for m in ([module] if isinstance(module, str) else module) if m}

@@ -204,3 +204,8 @@ def test_weights_source_says_its_kind_and_reads_back_from_a_record():
     cfg = PretrainedCfg()
     cfg.weights = "checkpoint mine.pth (sha256 0123)"
     assert cfg.weights.kind == "checkpoint" and cfg.weights.label == "mine.pth" and cfg.replace().weights.kind == "checkpoint"
+
+
+def test_an_empty_filter_lists_everything_as_in_timm():
+    assert mobilezoo.list_models("") == mobilezoo.list_models() == mobilezoo.list_models(filter="")
+    assert len(mobilezoo.list_models("")) > 50
