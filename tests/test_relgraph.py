@@ -189,4 +189,5 @@ def test_mlp_classifier_contract_with_a_1x1_feature_map():
     assert model(x).shape == (2, 4)
     extractor = mobilezoo.create_model("relgraph_mlp", graph=SPARSE.to_dict(), width=96, in_chans=1, input_size=10,
                                        features_only=True).eval()
-    assert [o.shape for o in extractor(x)] == [(2, 96)] * 3 and extractor.feature_info.channels() == [96] * 3
+    # each level a 1x1 map, as forward_features gives the last: timm's NCHW levels
+    assert [o.shape for o in extractor(x)] == [(2, 96, 1, 1)] * 3 and extractor.feature_info.channels() == [96] * 3

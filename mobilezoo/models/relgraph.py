@@ -22,7 +22,7 @@ import contextlib
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, List, Sequence
 
 import numpy as np
 import torch
@@ -232,8 +232,9 @@ class RelGraphMLP(_RelationalNetwork, ZooModel):
         x = torch.flatten(x, 1)  # "pooling" a 1x1 map
         return x if pre_logits else self.fc(self.head_dropout(x))
 
-    def features_from_last_stage(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, :, None, None]  # forward_features's 1x1 map
+    def feature_taps(self, x: torch.Tensor, sequence: List[str], taps: List[bool]) -> List[torch.Tensor]:
+        """Each level as a 1x1 map ([B, C, 1, 1]), as forward_features gives its output: timm's NCHW levels."""
+        return [level[:, :, None, None] for level in super().feature_taps(x, sequence, taps)]
 
     def feature_map_size(self, input_size: Sequence[int]) -> tuple[int, ...]:
         return (1, 1)  # the vector of features, as a 1x1 map
