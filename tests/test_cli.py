@@ -265,3 +265,24 @@ def test_a_configs_path_falls_back_to_the_shipped_copy_and_a_users_own_file_wins
     assert TrainConfig.from_file("configs/train/fbnetv2_f1_fmnist.yaml").model == "mnv3"
     with pytest.raises(Exception, match="does not exist"):
         TrainConfig.from_file("configs/train/no_such_recipe.yaml")
+
+
+def test_search_defaults_are_the_librarys():
+    """The CLI shows and uses the library's defaults (one place), never a copy that can drift."""
+    import dataclasses
+
+    from mobilezoo.cli.main import build_parser
+    from mobilezoo.nas.darts_search import DartsSearchConfig
+    from mobilezoo.nas.search import SearchConfig
+
+    parser = build_parser()
+    darts = vars(parser.parse_args(["search", "darts", "--out", "x"]))
+    for field in dataclasses.fields(DartsSearchConfig):
+        if field.name in darts and field.name != "dataset":  # dataset: None means "the task's"
+            assert darts[field.name] == field.default, field.name
+    dmasking = vars(parser.parse_args(["search", "dmasking", "--config", "c.yaml", "--target-mflops", "1", "--out", "x"]))
+    defaults = {f.name: f.default for f in dataclasses.fields(SearchConfig)}
+    checked = [key for key in dmasking if {"derive": "derivation"}.get(key, key) in defaults]
+    assert len(checked) >= 10
+    for key in checked:
+        assert dmasking[key] == defaults[{"derive": "derivation"}.get(key, key)], key

@@ -7,7 +7,9 @@ exit code 2, before any work starts (``--height 100`` once grew a 7 GB tree; ``-
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+from typing import Any
 
 from ..inputs import MAX_BATCH, MAX_ITERS, MAX_SIDE, MAX_THREADS
 
@@ -62,3 +64,11 @@ EPOCHS = Count(1, 10_000)
 IMAGES = Count(0, 10**9)  # a limit on images; 0: all
 SIDE = Count(8, MAX_SIDE)
 WARMUP = Count(0, MAX_ITERS)
+
+
+def library_default(config: type, field: str) -> Any:
+    """The default a library config dataclass gives ``field``: the CLI shows and uses the same one, never a copy."""
+    for item in dataclasses.fields(config):
+        if item.name == field:
+            return item.default
+    raise KeyError(f"{config.__name__} has no field '{field}'")

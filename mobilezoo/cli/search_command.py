@@ -5,9 +5,10 @@ DARTS with a label or pretext objective (UnNAS's search phase)."""
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import Any
 
-from .numbers import Count, EPOCHS, Real, SEED, THREADS_OR_DEFAULT
+from .numbers import Count, EPOCHS, Real, SEED, THREADS_OR_DEFAULT, library_default
 
 
 def add_search(verbs: Any) -> None:
@@ -23,35 +24,38 @@ def add_search(verbs: Any) -> None:
         "(one-shot) and keeps only those the latency table puts within --budget-ms. 'darts' searches DARTS cells with "
         "labels or a pretext task (rotation, jigsaw, colorization: UnNAS) and writes a darts definition file.",
     )
+    from ..nas.search import SearchConfig
+
+    D = functools.partial(library_default, SearchConfig)  # the library's defaults, shown and used as they are
     methods = p.add_subparsers(dest="method", metavar="METHOD", parser_class=type(p))
     d = methods.add_parser("dmasking", help="channel/resolution-masking DNAS (arXiv 2004.05565)")
     d.add_argument("--config", required=True, help="search space YAML, e.g. configs/search/fmnist_small.yaml")
     budget = d.add_mutually_exclusive_group(required=True)
     budget.add_argument("--target-mflops", type=Real(0, 1e9, open_low=True), help="budget in M multiply-adds (mobile-vision's 'flops')")
     budget.add_argument("--target-ms", type=Real(0, 1e6, open_low=True), help="latency budget in ms (with --cost latency)")
-    d.add_argument("--cost", choices=("macs", "latency"), default="macs", help="what the budget limits (default macs)")
-    d.add_argument("--lut", help="latency table for --cost latency (one runtime, e.g. benchmarks/results/lut_onnxruntime_1t.json)")
+    d.add_argument("--cost", choices=("macs", "latency"), default=D("cost"), help="what the budget limits (default %(default)s)")
+    d.add_argument("--lut", default=D("lut"), help="latency table for --cost latency (one runtime, e.g. benchmarks/results/lut_onnxruntime_1t.json)")
     d.add_argument("--build-lut", action="store_true", help="measure the space's blocks missing from --lut first")
-    d.add_argument("--epochs", type=EPOCHS, default=10)
-    d.add_argument("--warmup-epochs", type=Count(0, 10_000), default=2, help="weights-only epochs first (default 2)")
-    d.add_argument("--batch-size", type=Count(1, 65_536), default=64)
-    d.add_argument("--limit-train", type=Count(1, 10**7), default=2000, help="Fashion-MNIST training images (default 2000)")
-    d.add_argument("--arch-lr", type=Real(0, 100, open_low=True), default=0.01, help="Adam learning rate of the architecture (default 0.01)")
-    d.add_argument("--temperature", type=Real(0, 1000, open_low=True), default=5.0,
-                   help="initial Gumbel-softmax temperature (default 5.0; low values sample near one-hot networks, "
+    d.add_argument("--epochs", type=EPOCHS, default=D("epochs"))
+    d.add_argument("--warmup-epochs", type=Count(0, 10_000), default=D("warmup_epochs"), help="weights-only epochs first (default %(default)s)")
+    d.add_argument("--batch-size", type=Count(1, 65_536), default=D("batch_size"))
+    d.add_argument("--limit-train", type=Count(1, 10**7), default=D("limit_train"), help="Fashion-MNIST training images (default %(default)s)")
+    d.add_argument("--arch-lr", type=Real(0, 100, open_low=True), default=D("arch_lr"), help="Adam learning rate of the architecture (default %(default)s)")
+    d.add_argument("--temperature", type=Real(0, 1000, open_low=True), default=D("temperature"),
+                   help="initial Gumbel-softmax temperature (default %(default)s; low values sample near one-hot networks, "
                    "which makes the supernet a better one-shot evaluator for `search lanas`)")
-    d.add_argument("--temperature-decay", type=Real(0, 10), default=0.045,
-                   help="the temperature is multiplied by exp(-decay) every epoch (default 0.045, the paper's for 90 "
+    d.add_argument("--temperature-decay", type=Real(0, 10), default=D("temperature_decay"),
+                   help="the temperature is multiplied by exp(-decay) every epoch (default %(default)s, the paper's for 90 "
                    "epochs; a shorter search that should end as sharp takes a larger one)")
-    d.add_argument("--seed", type=SEED, default=0)
-    d.add_argument("--threads", type=THREADS_OR_DEFAULT, default=0, help="torch threads (default: leave as is)")
-    d.add_argument("--name", default="searched", help="name written into the derived definition")
+    d.add_argument("--seed", type=SEED, default=D("seed"))
+    d.add_argument("--threads", type=THREADS_OR_DEFAULT, default=D("threads"), help="torch threads (default: leave as is)")
+    d.add_argument("--name", default=D("name"), help="name written into the derived definition")
     d.add_argument("--out", required=True, help="folder: search.pt, search_log.jsonl, derived.yaml, probabilities.png")
-    d.add_argument("--derive", choices=("budget", "argmax"), default="budget",
+    d.add_argument("--derive", choices=("budget", "argmax"), default=D("derivation"),
                    help="which network to write: budget (default) = the most probable one whose cost is within "
                    "[--band x target, target], drawn from the final distribution; argmax = each choice's argmax")
-    d.add_argument("--band", type=Real(0, 1, open_low=True), default=0.9,
-                   help="--derive budget: the lowest share of the target the network should spend (default 0.9)")
+    d.add_argument("--band", type=Real(0, 1, open_low=True), default=D("band"),
+                   help="--derive budget: the lowest share of the target the network should spend (default %(default)s)")
     d.add_argument("--resume", action="store_true", help="continue from --out/search.pt")
     d.set_defaults(run=run_dmasking)
     add_supernet(methods)
@@ -226,7 +230,10 @@ def _search_space(args: argparse.Namespace) -> int:
 
 
 def add_darts(methods: Any) -> None:
+    from ..nas.darts_search import DartsSearchConfig
     from ..train.pretext import TASKS
+
+    D = functools.partial(library_default, DartsSearchConfig)  # the library's defaults, shown and used as they are
 
     p = methods.add_parser("darts", help="DARTS cell search with labels or a pretext task (UnNAS, arXiv 2003.12056)")
     p.description = ("First-order DARTS over the DARTS cell space (8 ops incl. none, 4 nodes) with the objective of "
@@ -235,21 +242,21 @@ def add_darts(methods: Any) -> None:
                      "architecture. Writes --out/derived.yaml, a darts definition file create_model, train, export "
                      "and bench read. Defaults per task are the reference's (batch 64, lr 0.1, arch lr 3e-4 for "
                      "classification and colorization; 32, 0.05, 1.5e-4 for rotation and jigsaw).")
-    p.add_argument("--task", choices=TASKS, default="classification", help="the search objective (default classification)")
+    p.add_argument("--task", choices=TASKS, default=D("task"), help="the search objective (default %(default)s)")
     p.add_argument("--dataset", choices=("fashion_mnist", "colour_crops"), default=None,
                    help="training images (default fashion_mnist; colour_crops for colorization, which needs colour)")
-    p.add_argument("--input-size", type=Count(8, 512), default=16, help="input size in pixels (default 16)")
-    p.add_argument("--channels", type=Count(2, 1024), default=8, help="supernet width C (default 8; the reference 16)")
-    p.add_argument("--layers", type=Count(3, 64), default=5, help="supernet cells (default 5; the reference 8)")
-    p.add_argument("--epochs", type=EPOCHS, default=10)
-    p.add_argument("--arch-epochs", type=Count(0, 10_000), default=1, help="weights-only epochs first (default 1)")
-    p.add_argument("--batch-size", type=Count(1, 65_536), default=0, help="default: the task's")
-    p.add_argument("--lr", type=Real(0, 100), default=0.0, help="weight learning rate (default: the task's)")
-    p.add_argument("--arch-lr", type=Real(0, 100), default=0.0, help="architecture learning rate (default: the task's)")
-    p.add_argument("--limit-train", type=Count(2, 10**7), default=2000, help="training images, cut in halves (default 2000)")
-    p.add_argument("--seed", type=SEED, default=0)
-    p.add_argument("--threads", type=THREADS_OR_DEFAULT, default=0, help="torch threads (default: leave as is)")
-    p.add_argument("--name", default="darts_searched", help="name written into the derived definition")
+    p.add_argument("--input-size", type=Count(8, 512), default=D("input_size"), help="input size in pixels (default %(default)s)")
+    p.add_argument("--channels", type=Count(2, 1024), default=D("channels"), help="supernet width C (default %(default)s; the reference 16)")
+    p.add_argument("--layers", type=Count(3, 64), default=D("layers"), help="supernet cells (default %(default)s; the reference 8)")
+    p.add_argument("--epochs", type=EPOCHS, default=D("epochs"))
+    p.add_argument("--arch-epochs", type=Count(0, 10_000), default=D("arch_epochs"), help="weights-only epochs first (default %(default)s)")
+    p.add_argument("--batch-size", type=Count(1, 65_536), default=D("batch_size"), help="default: the task's")
+    p.add_argument("--lr", type=Real(0, 100), default=D("lr"), help="weight learning rate (default: the task's)")
+    p.add_argument("--arch-lr", type=Real(0, 100), default=D("arch_lr"), help="architecture learning rate (default: the task's)")
+    p.add_argument("--limit-train", type=Count(2, 10**7), default=D("limit_train"), help="training images, cut in halves (default %(default)s)")
+    p.add_argument("--seed", type=SEED, default=D("seed"))
+    p.add_argument("--threads", type=THREADS_OR_DEFAULT, default=D("threads"), help="torch threads (default: leave as is)")
+    p.add_argument("--name", default=D("name"), help="name written into the derived definition")
     p.add_argument("--out", required=True, help="folder: search.pt, search_log.jsonl, derived.yaml, genotype.json")
     p.add_argument("--resume", action="store_true", help="continue from --out/search.pt")
     p.set_defaults(run=run_darts)
