@@ -288,3 +288,26 @@ def test_single_path_training_draws_one_hot_networks_uniformly():
         expected, spread = 600 / n, (600 * (1 / n) * (1 - 1 / n)) ** 0.5
         assert all(abs(c - expected) <= 5 * spread for c in seen.tolist()), (var, seen)
     assert all(bool((theta == 0).all()) for theta in net.arch.values())  # no architecture parameter moved
+
+
+def test_a_search_runs_on_the_data_a_provider_gives(tmp_path, capsys):
+    """DMaskingSearch takes its data from a provider (Fashion-MNIST by default): here 160 synthetic images at the
+    space's full resolution; with show_progress=False it prints nothing."""
+    from mobilezoo.nas.search import DMaskingSearch, SearchConfig
+
+    asked = []
+
+    def synthetic(config, space):
+        asked.append(space.full_resolution)
+        generator = torch.Generator().manual_seed(0)
+        size = space.full_resolution
+        images = torch.randn(160, 3, size, size, generator=generator)
+        return torch.utils.data.TensorDataset(images, torch.randint(0, 10, (160,), generator=generator))
+
+    config = SearchConfig(space=SPACE, target=2e6, epochs=1, warmup_epochs=0, batch_size=32, limit_train=160, seed=0)
+    search = DMaskingSearch(config, tmp_path / "s", data=synthetic)
+    assert (len(search.weight_set), len(search.arch_set)) == (128, 32) and asked
+    search.run(show_progress=False)
+    assert capsys.readouterr().out == ""
+    log = (tmp_path / "s" / "search_log.jsonl").read_text().splitlines()
+    assert len(log) == 1 and "arch_ce" in log[0]

@@ -58,7 +58,8 @@ class ResumableEpochs:
             self.save()  # first: the log never lists an epoch the checkpoint lacks
             with atomic_path(self.out / LOG) as temporary:
                 temporary.write_text("".join(json.dumps(r) + "\n" for r in self.history))
-            print(json.dumps({k: record[k] for k in self.PRINTED}), flush=True)
+            if show_progress:  # a library caller that wants silence passes show_progress=False
+                print(json.dumps({k: record[k] for k in self.PRINTED}), flush=True)
         return self.epoch >= self.config.epochs
 
     def run(self, resume: bool = False, stop_after: int | None = None, show_progress: bool = True) -> Path | None:

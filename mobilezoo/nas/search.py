@@ -28,7 +28,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -116,12 +116,21 @@ def cost_tables(config: SearchConfig, space: SearchSpace) -> CostTables:
     return latency_tables(space, LatencyTable.load(config.lut), config.num_classes, config.lut)
 
 
-def _data(config: SearchConfig, space: SearchSpace):
+#: what a search trains on: (config, space) -> a labelled image dataset at the space's full resolution
+DataProvider = Callable[[SearchConfig, SearchSpace], torch.utils.data.Dataset]
+
+
+def fashion_mnist_provider(config: SearchConfig, space: SearchSpace) -> torch.utils.data.Dataset:
+    """The default: the first ``limit_train`` Fashion-MNIST training images, never the validation split."""
     from ..data.fashion_mnist import fashion_mnist, fmnist_cfg
     from ..registry import default_cfg
 
     cfg = fmnist_cfg(default_cfg(space.full_resolution, num_classes=config.num_classes), space.full_resolution)
-    data = fashion_mnist("train_without_val", cfg, config.limit_train)  # never the validation split
+    return fashion_mnist("train_without_val", cfg, config.limit_train)
+
+
+def _data(config: SearchConfig, space: SearchSpace, provider: DataProvider = fashion_mnist_provider):
+    data = provider(config, space)
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(config.seed)).tolist()
     if config.sampling == "uniform":  # no architecture steps: every image trains the weights
         if len(order) < config.batch_size:
@@ -139,7 +148,10 @@ class DMaskingSearch(ResumableEpochs):
 
     PRINTED = ("epoch", "temperature", "weight_ce", "arch_ce", "expected_cost", "argmax_cost")
 
-    def __init__(self, config: SearchConfig, out_dir: str | Path) -> None:
+    def __init__(self, config: SearchConfig, out_dir: str | Path, data: DataProvider = fashion_mnist_provider) -> None:
+        """``data``: what to search on (default: Fashion-MNIST); a provider gets the config and the space and
+        returns a labelled dataset of images at the space's full resolution, cut here into weight / architecture
+        halves (``config.split``)."""
         config.check()
         self.config = config
         self.space = SearchSpace.from_file(config.space)
@@ -161,7 +173,7 @@ class DMaskingSearch(ResumableEpochs):
                                           weight_decay=config.weight_decay, nesterov=True)
         self.arch_opt = torch.optim.Adam(self.net.arch_parameters(), lr=config.arch_lr, betas=(0.9, 0.999),
                                          weight_decay=config.arch_weight_decay)
-        self.weight_set, self.arch_set = _data(config, self.space)
+        self.weight_set, self.arch_set = _data(config, self.space, data)
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
 
