@@ -221,3 +221,33 @@ def test_eval_split_val_holds_out_the_last_10000_training_images_and_reports_tes
         tiny_config(tmp_path, eval_split="validation")
     with pytest.raises(InvalidInputError, match="eval_split=val carves Fashion-MNIST"):
         tiny_config(tmp_path, eval_split="val", dataset="folder", data_dir=str(tmp_path))
+
+
+def test_seeded_blocks_and_runs_give_back_the_process_state(tmp_path):
+    """One place sets seeds and threads (mobilezoo.seeding); a block, a training or a search gives them back."""
+    import random as pyrandom
+
+    import numpy as np
+
+    from mobilezoo.seeding import seeded
+
+    threads = torch.get_num_threads()
+    torch.manual_seed(123), np.random.seed(123), pyrandom.seed(123)
+    expected = (torch.rand(3), np.random.rand(), pyrandom.random())
+    torch.manual_seed(123), np.random.seed(123), pyrandom.seed(123)
+    with seeded(0, threads=1):
+        assert torch.get_num_threads() == 1
+        inside = torch.rand(3)
+    with seeded(0):
+        assert torch.equal(torch.rand(3), inside)  # the same seed, the same draws
+    assert torch.get_num_threads() == threads
+    assert torch.equal(torch.rand(3), expected[0]) and np.random.rand() == expected[1] and pyrandom.random() == expected[2]
+
+
+@needs_fmnist
+def test_a_trainer_used_as_a_context_gives_back_the_generators(tmp_path):
+    before = torch.get_rng_state()
+    threads = torch.get_num_threads()
+    with Trainer(tiny_config(tmp_path, threads=1), show_progress=False) as trainer:
+        assert torch.get_num_threads() == 1 and trainer.epoch == 0
+    assert torch.equal(torch.get_rng_state(), before) and torch.get_num_threads() == threads

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ..errors import InvalidInputError
+from ..seeding import seed_everything
 from ..fileio import atomic_path, ensure_writable_dir, write_json_atomic
 from ..train.pretext import TASKS, make_task
 from .darts_supernet import DartsSupernet
@@ -108,9 +109,7 @@ class DartsSearch(ResumableEpochs):
     def __init__(self, config: DartsSearchConfig, out_dir: str | Path) -> None:
         self.config = config = config.resolved()
         self.out = ensure_writable_dir(out_dir, "--out")
-        if config.threads:
-            torch.set_num_threads(config.threads)
-        torch.manual_seed(config.seed)
+        self._process_before = seed_everything(config.seed, config.threads)
         self.weight_set, self.arch_set, cfg = search_data(config)
         mean, std = torch.tensor(cfg.mean).view(1, -1, 1, 1), torch.tensor(cfg.std).view(1, -1, 1, 1)
         self.to_rgb: Callable[[torch.Tensor], torch.Tensor] = lambda images: images * std + mean

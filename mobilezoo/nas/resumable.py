@@ -12,6 +12,7 @@ import torch
 
 from ..errors import InvalidInputError
 from ..fileio import atomic_path
+from ..seeding import ProcessState
 
 CHECKPOINT, LOG = "search.pt", "search_log.jsonl"
 
@@ -43,6 +44,7 @@ class ResumableEpochs:
     ``PRINTED`` names the record fields printed after each epoch."""
 
     PRINTED: tuple[str, ...] = ("epoch",)
+    _process_before: ProcessState  # the generators and threads before the search seeded them
     out: Path
     config: Any
     epoch: int
@@ -69,6 +71,13 @@ class ResumableEpochs:
 
     def finish(self) -> Path:
         raise NotImplementedError
+
+    def __enter__(self) -> "ResumableEpochs":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Give back the random generators and thread count the search found (``with DMaskingSearch(...) as s``)."""
+        self._process_before.restore()
 
     def save(self) -> None:
         with atomic_path(self.out / CHECKPOINT) as temporary:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InvalidInputError
+from ..seeding import seed_everything
 from ..data.fashion_mnist import VALIDATION_START
 from ..fileio import ensure_writable_dir, save_png, write_json_atomic
 from .budget_derivation import Derivation, derive_within_budget
@@ -163,11 +163,7 @@ class DMaskingSearch(ResumableEpochs):
             scale = 1e6 if config.cost == "macs" else 1.0
             raise InvalidInputError(f"target {config.target / scale:g} {unit} is below the smallest network of space "
                                     f"'{self.space.name}' ({smallest / scale:.4g} {unit}); raise the target")
-        if config.threads:
-            torch.set_num_threads(config.threads)
-        torch.manual_seed(config.seed)
-        random.seed(config.seed)
-        np.random.seed(config.seed)
+        self._process_before = seed_everything(config.seed, config.threads)
         self.net = MaskedSupernet(self.space, config.num_classes)
         self.weight_opt = torch.optim.SGD(self.net.weight_parameters(), lr=config.lr, momentum=config.momentum,
                                           weight_decay=config.weight_decay, nesterov=True)

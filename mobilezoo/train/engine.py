@@ -23,6 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ..errors import CheckpointError, InvalidInputError
 from ..fileio import atomic_path, ensure_writable_dir, scratch_files
 from ..pretrained_cfg import PretrainedCfg
+from ..seeding import seed_everything
 from ..weights.loading import TRAINING_CHECKPOINT as CHECKPOINT, read_training_checkpoint  # noqa: F401
 from .config import TrainConfig
 from .distributed import DistInfo, init_distributed
@@ -135,11 +136,7 @@ class Trainer:
         self.out_dir = ensure_writable_dir(config.out_dir, "out_dir")  # before any work: fail in a second, not an epoch
         self.device = _device(config)
         self.dist: DistInfo = init_distributed(self.device.type)
-        if config.threads:
-            torch.set_num_threads(config.threads)
-        torch.manual_seed(config.seed)
-        np.random.seed(config.seed)
-        random.seed(config.seed)
+        self._process_before = seed_everything(config.seed, config.threads)  # restored on leaving `with Trainer(...)`
         self.task: TrainingMethod = make_method(config, self.dist.enabled)
         self.model = self.task.build(lambda **options: create_model(config.model, **{**config.model_kwargs, **options}))
         self.cfg = data_cfg(config, self.backbone.pretrained_cfg)
@@ -175,6 +172,13 @@ class Trainer:
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         self.show_progress = show_progress and self.dist.is_main
+
+    def __enter__(self) -> "Trainer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Give back the random generators and thread count the trainer found (``with Trainer(config) as t``)."""
+        self._process_before.restore()
 
     @property
     def backbone(self) -> nn.Module:
