@@ -129,7 +129,9 @@ def analyze() -> None:
                "trials_ok": sum(1 for r in records.values() if r.get("status") == "ok"),
                "trials_failed": sum(1 for r in records.values() if r.get("status") != "ok"),
                "wall_seconds_total": round(sum(r.get("wall_seconds", 0) for r in records.values()), 1),
-               "host_cpu": host_cpu(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+               "host_cpu": host_cpu(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                            text=True).stdout.strip()}
     write_json_atomic(OUT / "study.json", {"summary": summary, "per_network": {n: table[n] for n in complete}})
     import matplotlib
 
