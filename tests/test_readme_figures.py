@@ -101,3 +101,22 @@ def test_latency_table_on_the_fresh_set(runtime, name):
     assert f"{name} {'**' if runtime != 'onnxruntime' else ''}" in fresh  # each runtime is reported
     assert f"{quality['spearman']:.3f} / {quality['within_10pct']:.0%}" in fresh
     assert f"RMSPE {quality['rmspe_pct']:.1f}%" in fresh
+
+
+def test_unnas_rank_v2_correlations():
+    summary = json.loads((RESULTS / "unnas_rank_v2" / "study.json").read_text())["summary"]
+    rho, ci = summary["spearman_with_classification"], summary["spearman_bootstrap_ci95"]
+    figures = [f"{rho[t]:.2f} for {name} (bootstrap 95% CI [{ci[t][0]:.2f}, {ci[t][1]:.2f}]" if t == "rot" else
+               f"{rho[t]:.2f} for {name} ([{ci[t][0]:.2f}, {ci[t][1]:.2f}])"
+               for t, name in (("rot", "rotation"), ("jig", "jigsaw"), ("col", "colorization"))]
+    _quoted("README.md", *figures)
+    _quoted("benchmarks/results/unnas_rank_v2/README.md", f"**{rho['rot']:.2f}** | [{ci['rot'][0]:.2f}, {ci['rot'][1]:.2f}]")
+
+
+def test_nas_cell_design_spaces():
+    for report, metric in (("nas_cells_report", "params"), ("nas_cells_report_macs", "MACs")):
+        spaces = json.loads((RESULTS / "design_spaces" / report / "analysis.json").read_text())["spaces"]
+        figures = [f"{spaces['darts']['normalized_mean_error']:.1f}", f"{spaces['resnet']['normalized_mean_error']:.1f}"]
+        _quoted("benchmarks/results/design_spaces/README.md", *figures)
+    darts = json.loads((RESULTS / "design_spaces" / "nas_cells_report" / "analysis.json").read_text())["spaces"]["darts"]
+    _quoted("README.md", f"normalized mean error is {darts['normalized_mean_error']:.1f}%")
