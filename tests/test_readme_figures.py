@@ -120,3 +120,11 @@ def test_nas_cell_design_spaces():
         _quoted("benchmarks/results/design_spaces/README.md", *figures)
     darts = json.loads((RESULTS / "design_spaces" / "nas_cells_report" / "analysis.json").read_text())["spaces"]["darts"]
     _quoted("README.md", f"normalized mean error is {darts['normalized_mean_error']:.1f}%")
+
+
+def test_every_study_has_its_provenance():
+    """benchmarks/results/PROVENANCE.md (python benchmarks/provenance.py) lists every study folder's raw files with
+    the commits that recorded them: regenerate it when a study is added."""
+    text = (RESULTS / "PROVENANCE.md").read_text()
+    for folder in sorted(p.name for p in RESULTS.iterdir() if p.is_dir()):
+        assert f"## {folder}\n" in text, f"PROVENANCE.md lacks {folder}: run python benchmarks/provenance.py"
