@@ -286,3 +286,16 @@ def test_search_defaults_are_the_librarys():
     assert len(checked) >= 10
     for key in checked:
         assert dmasking[key] == defaults[{"derive": "derivation"}.get(key, key)], key
+
+
+def test_evaluate_defaults_are_the_librarys():
+    import inspect
+
+    from mobilezoo.cli.main import build_parser
+    from mobilezoo.evaluation.protocols import evaluate_frozen
+    from mobilezoo.train.decoupling import stage_two
+
+    args = build_parser().parse_args(["evaluate", "fbnetv2_f1"])
+    assert args.epochs == inspect.signature(evaluate_frozen).parameters["epochs"].default
+    assert (args.crt_epochs, args.lws_epochs) == tuple(inspect.signature(stage_two).parameters[k].default
+                                                       for k in ("crt_epochs", "lws_epochs"))

@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .numbers import EPOCHS, IMAGES, Real, SEED, SIDE
+from .numbers import EPOCHS, IMAGES, Real, SEED, SIDE, function_default
 
 
 def add_evaluate(verbs: Any) -> None:
+    from ..evaluation.protocols import evaluate_frozen
+    from ..train.decoupling import stage_two
+
     p = verbs.add_parser(
         "evaluate",
         help="frozen-backbone accuracy: linear probe, kNN, long-tail classifier re-balancing",
@@ -34,11 +37,14 @@ def add_evaluate(verbs: Any) -> None:
     p.add_argument("--label-fraction", type=Real(0, 1, open_low=True), default=1.0,
                    help="share of the labelled training images, class-stratified and seeded (0.01, 0.1, 1)")
     p.add_argument("--seed", type=SEED, default=0)
-    p.add_argument("--epochs", type=EPOCHS, default=100, help="linear probe epochs (lr /10 at 60%% and 80%%)")
+    p.add_argument("--epochs", type=EPOCHS, default=function_default(evaluate_frozen, "epochs"),
+                   help="linear probe epochs (default %(default)s; lr /10 at 60%% and 80%%)")
     p.add_argument("--limit-train", type=IMAGES, default=0, help="first N training images only (0: all)")
     p.add_argument("--limit-eval", type=IMAGES, default=0, help="first N test images only (0: all)")
-    p.add_argument("--crt-epochs", type=EPOCHS, default=10, help="rebalance: cRT epochs (the paper's 10)")
-    p.add_argument("--lws-epochs", type=EPOCHS, default=5, help="rebalance: LWS epochs (the paper's 5)")
+    p.add_argument("--crt-epochs", type=EPOCHS, default=function_default(stage_two, "crt_epochs"),
+                   help="rebalance: cRT epochs (default %(default)s, the paper's)")
+    p.add_argument("--lws-epochs", type=EPOCHS, default=function_default(stage_two, "lws_epochs"),
+                   help="rebalance: LWS epochs (default %(default)s, the paper's)")
     p.add_argument("--release", metavar="NAME", help="write NAME.safetensors + NAME.json (the zoo's packaged-weights "
                    "record) into --out: linear: backbone + probe; rebalance: backbone + the re-balanced classifier "
                    "with the best validation top-1")

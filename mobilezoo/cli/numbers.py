@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import math
 from typing import Any
 
@@ -72,3 +73,11 @@ def library_default(config: type, field: str) -> Any:
         if item.name == field:
             return item.default
     raise KeyError(f"{config.__name__} has no field '{field}'")
+
+
+def function_default(function: Any, parameter: str) -> Any:
+    """The default a library function gives ``parameter``: the CLI shows and uses the same one."""
+    default = inspect.signature(function).parameters[parameter].default
+    if default is inspect.Parameter.empty:
+        raise KeyError(f"{function.__name__}'s {parameter} has no default")
+    return default
