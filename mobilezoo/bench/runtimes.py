@@ -11,7 +11,7 @@ import platform
 import resource
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import metadata
 from typing import Any, Callable
 
@@ -108,31 +108,69 @@ def benchmark(
         prepared.run()
         first_ms = (time.perf_counter() - started) * 1e3
         stats: LatencyStats = measure(prepared.run, warmup=warmup, iters=iters)
-    return {
-        "model": name or getattr(model, "pretrained_cfg", {}).get("architecture", type(model).__name__),
-        "weights": getattr(getattr(model, "pretrained_cfg", None), "weights", "unknown (not a zoo model)"),
-        "runtime": runtime,
-        "format": RUNTIMES[runtime].name if RUNTIMES[runtime] else "pytorch",
-        "precision": "int8" if int8 else "fp32",
-        "runtime_version": _version(RUNTIMES[runtime].runtime_package if RUNTIMES[runtime] else "torch"),
-        "threads_requested": threads,
-        "threads_used": prepared.threads_used,
-        "input_shape": [batch, *input_shape],
-        "macs": macs,
-        "params": params,
-        "load_ms": round(prepared.load_seconds * 1e3, 3),
-        "first_ms": round(first_ms, 3),
-        "warmup": warmup,
-        **stats.to_dict(),
+    record = BenchRecord(
+        model=name or getattr(model, "pretrained_cfg", {}).get("architecture", type(model).__name__),
+        weights=getattr(getattr(model, "pretrained_cfg", None), "weights", "unknown (not a zoo model)"),
+        runtime=runtime,
+        format=RUNTIMES[runtime].name if RUNTIMES[runtime] else "pytorch",
+        precision="int8" if int8 else "fp32",
+        runtime_version=_version(RUNTIMES[runtime].runtime_package if RUNTIMES[runtime] else "torch"),
+        threads_requested=threads,
+        threads_used=prepared.threads_used,
+        input_shape=[batch, *input_shape],
+        macs=macs,
+        params=params,
+        load_ms=round(prepared.load_seconds * 1e3, 3),
+        first_ms=round(first_ms, 3),
+        warmup=warmup,
+        stats=stats,
         # achieved arithmetic rate: 2 FLOPs per multiply-add, the whole batch, at the median latency
-        "gflops_per_s": round(2 * macs * batch / (stats.p50_ms * 1e-3) / 1e9, 3) if macs else None,
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "host_cpu": host_cpu(),
-        "host": {"machine": platform.machine(), "system": platform.platform(), "python": platform.python_version()},
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+        gflops_per_s=round(2 * macs * batch / (stats.p50_ms * 1e-3) / 1e9, 3) if macs else None,
+        peak_rss_mb=round(peak_rss_mb(), 1),
+        host_cpu=host_cpu(),
+        host={"machine": platform.machine(), "system": platform.platform(), "python": platform.python_version()},
+        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+    return record.to_dict()
 
 
-RECORD_KEYS = ("model", "weights", "runtime", "format", "precision", "runtime_version", "threads_requested", "threads_used",
-               "input_shape", "macs", "params", "load_ms", "first_ms", "warmup", "iters", "mean_ms", "std_ms", "min_ms",
-               "p50_ms", "p90_ms", "p99_ms", "max_ms", "gflops_per_s", "peak_rss_mb", "host_cpu", "host", "date")
+@dataclass
+class BenchRecord:
+    """One benchmark measurement: what ran where, its load and first-inference times, the latency statistics, the
+    achieved rate and the machine. ``to_dict`` is the JSON record (``RECORD_KEYS`` order, the statistics inline)."""
+
+    model: str
+    weights: Any  # the model's WeightsSource (a str), or a note for a model that is not the zoo's
+    runtime: str
+    format: str
+    precision: str
+    runtime_version: str
+    threads_requested: int
+    threads_used: int
+    input_shape: list[int]
+    macs: int | None
+    params: int | None
+    load_ms: float
+    first_ms: float
+    warmup: int
+    stats: LatencyStats
+    gflops_per_s: float | None
+    peak_rss_mb: float
+    host_cpu: str
+    host: dict[str, str]
+    date: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name == "stats":
+                data.update(value.to_dict())  # iters, mean_ms ... max_ms, where the record has always had them
+            else:
+                data[item.name] = value
+        return data
+
+
+#: the keys of a bench record, in order
+RECORD_KEYS = tuple(key for item in fields(BenchRecord)
+                    for key in ([f.name for f in fields(LatencyStats)] if item.name == "stats" else [item.name]))
