@@ -157,12 +157,7 @@ class ZooModel(nn.Module):
         intermediates = outputs if sequence[last] in wanted else outputs[:-1]
         if intermediates_only:
             return intermediates
-        ran_all = last == len(self.feature_sequence()) - 1  # else the final output is the stage where it stopped
-        return (self.features_from_last_stage(outputs[-1]) if ran_all else outputs[-1]), intermediates
-
-    def features_from_last_stage(self, x: torch.Tensor) -> torch.Tensor:
-        """``forward_features`` given the last stage's output (the identity, but for a family that reshapes)."""
-        return x
+        return outputs[-1], intermediates
 
     def group_matcher(self, coarse: bool = False) -> Dict[str, Any]:
         """timm's parameter groups, shallow to deep, for layer-wise learning-rate decay.

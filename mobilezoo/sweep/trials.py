@@ -87,11 +87,6 @@ class TrialRecord:
     def macs(self) -> float | None:
         return self.info.get("macs")
 
-    def complexity(self, metric: str) -> float:
-        """``params`` or ``macs`` of the network (what design spaces are compared at)."""
-        value = self.params if metric == "params" else self.info.get(metric)
-        return float(value)
-
     def to_dict(self) -> dict[str, Any]:
         """The JSON line: the trial's fields, its info keys at the top level (as the file has always had them)."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "info"}

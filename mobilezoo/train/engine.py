@@ -24,7 +24,7 @@ from ..errors import CheckpointError, InvalidInputError
 from ..fileio import atomic_path, ensure_writable_dir, scratch_files
 from ..pretrained_cfg import PretrainedCfg
 from ..seeding import seed_everything
-from ..weights.loading import TRAINING_CHECKPOINT as CHECKPOINT, read_training_checkpoint  # noqa: F401
+from ..weights.loading import TRAINING_CHECKPOINT as CHECKPOINT, read_training_checkpoint
 from .config import TrainConfig
 from .distributed import DistInfo, init_distributed
 from .methods import TrainingMethod, backbone_prefix, make_method

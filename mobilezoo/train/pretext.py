@@ -188,9 +188,18 @@ class Task:
         return None
 
 
-class RotationTask(Task):
+class PretextTask(Task):
+    """A label-free task: its labels are made from the images, so they are never smoothed and its head is no
+    classifier to release."""
+
     smooths_labels = False
 
+    def release_problem(self, checkpoint: str) -> str | None:
+        return (f"a {self.name} training is a pretext: its head is not a classifier to release; fine-tune the "
+                "backbone with task=classification")
+
+
+class RotationTask(PretextTask):
     def build(self, make_model: Callable[..., nn.Module]) -> nn.Module:
         return make_model(num_classes=4)
 
@@ -199,13 +208,8 @@ class RotationTask(Task):
         rotated = torch.cat([torch.rot90(images, k, dims=(2, 3)) for k in range(4)])
         return rotated, torch.arange(4).repeat_interleave(len(images)).to(images.device)
 
-    def release_problem(self, checkpoint: str) -> str | None:
-        return _pretext_release_problem(self.name)
 
-
-class JigsawTask(Task):
-    smooths_labels = False
-
+class JigsawTask(PretextTask):
     def __post_init__(self) -> None:
         if self.jigsaw_grid not in (2, 3):
             raise InvalidInputError(f"jigsaw_grid must be 2 or 3, got {self.jigsaw_grid}")
@@ -236,12 +240,8 @@ class JigsawTask(Task):
         placed = torch.empty_like(tiles).scatter_(1, where.view(*where.shape, 1, 1, 1).expand_as(tiles), tiles)
         return placed, index.to(images.device)
 
-    def release_problem(self, checkpoint: str) -> str | None:
-        return _pretext_release_problem(self.name)
 
-
-class ColorizationTask(Task):
-    smooths_labels = False
+class ColorizationTask(PretextTask):
     in_chans = 1  # the L channel
 
     def __post_init__(self) -> None:
@@ -263,14 +263,6 @@ class ColorizationTask(Task):
         shift, scale = _affine_of(rgb, images)
         lightness = (lab[:, :1] / 100 - shift.mean()) / scale.mean()
         return lightness, nearest_bin(lab[:, 1:], self.bins.to(lab)).to(images.device)
-
-    def release_problem(self, checkpoint: str) -> str | None:
-        return _pretext_release_problem(self.name)
-
-
-def _pretext_release_problem(name: str) -> str:
-    return (f"a {name} training is a pretext: its head is not a classifier to release; fine-tune the backbone with "
-            "task=classification")
 
 
 #: task name -> its class; a new pretext task is one class and one entry here

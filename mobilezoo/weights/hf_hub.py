@@ -25,6 +25,7 @@ from torch import nn
 
 from ..errors import CheckpointError, InvalidInputError, MobileZooError
 from ..fileio import atomic_path, write_json_atomic
+from .loading import _first_line
 
 HF_HUB_PREFIX = "hf-hub:"
 WEIGHTS_NAME = "model.safetensors"
@@ -234,8 +235,3 @@ def _jsonable(value: Any, key: str) -> Any:
         return value.item()
     raise InvalidInputError(f"'{key}' holds a {type(value).__name__}, which config.json cannot store; "
                             "build the model from plain options (numbers, strings, lists, dicts)")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
