@@ -15,6 +15,8 @@ import json
 import subprocess
 from pathlib import Path
 
+from mobilezoo.fileio import atomic_path
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 RAW = ("*.jsonl", "*.json")
@@ -59,7 +61,8 @@ def main() -> None:
             first, date, last = commits_of(path)
             lines.append(f"| `{path.relative_to(folder)}` | {first} | {date} | {last} |")
         lines.append("")
-    (RESULTS / "PROVENANCE.md").write_text("\n".join(lines))
+    with atomic_path(RESULTS / "PROVENANCE.md") as temporary:  # never half-written, never onto a non-file
+        temporary.write_text("\n".join(lines))
     print(json.dumps({"studies": len([p for p in RESULTS.iterdir() if p.is_dir()])}))
 
 
