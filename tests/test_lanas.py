@@ -230,7 +230,7 @@ def test_a_space_search_killed_midway_resumes_to_the_uninterrupted_result(tmp_pa
     lut = tmp_path / "lut.json"  # invented, valid latencies: this test is about the log, not the table
     keys = [block.key for block in space_blocks(SearchSpace.from_file(space_file))]
     lut.write_text(json.dumps({"runtime": "onnxruntime", "threads": 1, "host_cpu": "", "overhead_ms": 0.01,
-                               "entries": {key: 0.001 * (1 + i % 7) for i, key in enumerate(keys)}}))
+                               "entries": {key: 0.01 + 0.001 * (1 + i % 7) for i, key in enumerate(keys)}}))
     config = SearchConfig(space=str(space_file), target=1e9, epochs=1, warmup_epochs=0, batch_size=32,
                           limit_train=192, seed=0, threads=1)
     DMaskingSearch(config, tmp_path / "supernet").run(show_progress=False)

@@ -162,7 +162,9 @@ def test_latency_cost_of_a_derived_network_equals_the_tables_prediction(tmp_path
         "stages": [{"channels": [8, 16], "expansions": [1, 2], "blocks": 2, "stride": 2, "ops": ["ir_k3", "skip"]}],
         "head": {"op": "ir_pool_hs", "channels": 32, "expansion": 2}})
     blocks = list(space_blocks(space))
-    table = LatencyTable(overhead_ms=0.05, entries={b.key: 0.05 + 0.001 * (n + 1) for n, b in enumerate(blocks)},
+    # every third block measured under the call overhead (timing noise): it costs 0 in both paths, never less
+    table = LatencyTable(overhead_ms=0.05, entries={b.key: 0.05 + 0.001 * (n + 1) - 0.02 * (n % 3 == 0)
+                                                    for n, b in enumerate(blocks)},
                          calibration=Calibration(scale=1.08, shift_ms=-0.0007, networks=8))  # the search sees it too
     rng = random.Random(3)
     choices = [{v: rng.randrange(n) for v, n in space.variables().items()} for _ in range(6)]

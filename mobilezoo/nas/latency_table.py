@@ -156,13 +156,18 @@ class LatencyTable:
     entries: dict[str, float] = field(default_factory=dict)
     calibration: Calibration = field(default_factory=Calibration)
 
+    def exact_share(self, key: str) -> float:
+        """One block's entry less the call overhead (ms), never below 0: a block cannot take less than nothing, and an
+        entry under the overhead is timing noise (a tiny block measured while the overhead's run was slowed)."""
+        return max(0.0, self.entries[key] - self.overhead_ms)
+
     def block_ms(self, key: str) -> float:
-        """One block's share of a network's latency (ms): its entry less the call overhead, calibrated (inside the
-        calibration's range; search cost tables sum these, see :meth:`predict` for a network below the range)."""
-        return self.calibration.apply(self.entries[key] - self.overhead_ms)
+        """One block's share of a network's latency (ms): its exact share, calibrated (inside the calibration's
+        range; search cost tables sum these, see :meth:`predict` for a network below the range)."""
+        return self.calibration.apply(self.exact_share(key))
 
     def exact_shares(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> list[float]:
-        """Each block's entry less the call overhead (ms), uncalibrated; a missing block is an error naming a fix."""
+        """Each block's exact share (:meth:`exact_share`), uncalibrated; a missing block is an error naming a fix."""
         shares = []
         for block in blocks:
             if block.key not in self.entries:
@@ -170,7 +175,7 @@ class LatencyTable:
                     f"latency table has no entry for block '{block.name}' ({block.key}); "
                     f"measure it with `mobilezoo latency {model} --lut {path} --build-lut`"
                 )
-            shares.append(self.entries[block.key] - self.overhead_ms)
+            shares.append(self.exact_share(block.key))
         return shares
 
     def block_sum(self, blocks: Iterable[Block], model: str = "NAME", path: str = "FILE") -> float:

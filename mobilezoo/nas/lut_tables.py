@@ -68,7 +68,7 @@ def latency_tables(space: SearchSpace, table: LatencyTable, num_classes: int = 1
         if key not in table.entries:
             raise LatencyLookupError(f"latency table '{source}' has no entry for block {spec.name} ({key}); "
                                      f"measure the space's blocks with `mobilezoo search dmasking ... --build-lut`")
-        return table.entries[key] - table.overhead_ms  # the exact share; the readout calibrates the whole network
+        return table.exact_share(key)  # the readout calibrates the whole network
 
     def cell(slot, op, c_in, mid, out, res) -> float:
         side = sides[res][index[slot.name]]
