@@ -11,6 +11,17 @@
    paper's rule (cells not significantly worse than the best cell: one-sided Welch t-test, p >= 0.05); best graph vs
    the complete graph; Pearson and Spearman correlation of error with C and with L. Writes study.json, study.md,
    heatmap.png, error_vs_c_l.png.
+
+The first sweep picked its best graph on the same 5,000 test images it reported it on (issue 31). The re-selection:
+
+4. ``--register-val``: write the same sweep with ``eval_split: val`` (the same first 10,000 training images, the same
+   seeds; validation = 5,000 of the last 10,000 training images, never trained on) and ``val/registration.json``: the
+   selection rule, the fresh test images (5,000-9,999, which no selection ever read) and the git commit, before any
+   measurement. Then ``mobilezoo sweep run --config configs/sweeps/relgraph_mlp_fmnist_val.yaml --out
+   benchmarks/results/relational_graphs/val/sweep --workers 2``.
+5. ``--report-val``: pick the graph with the lowest mean validation error; retrain it and the complete graph with the
+   recorded seeds (the retrained validation error must equal the sweep's: the same training) and test both once on
+   the fresh test images. Writes val/study.json.
 """
 
 from __future__ import annotations
@@ -33,6 +44,9 @@ from mobilezoo.sweep.store import ResultStore
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "relational_graphs"
 CONFIG = ROOT / "configs" / "sweeps" / "relgraph_mlp_fmnist.yaml"
+VAL_CONFIG = ROOT / "configs" / "sweeps" / "relgraph_mlp_fmnist_val.yaml"
+VAL = OUT / "val"
+FRESH_TEST = (5000, 10000)  # test images the first sweep never read (it evaluated on the first 5,000)
 INPUT = 28  # Fashion-MNIST, replicated to 3 channels: 2,352 inputs
 RECIPE = {"dataset": "fashion_mnist", "input_size": INPUT, "num_classes": 10, "epochs": 3, "batch_size": 128,
           "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 5.0e-4, "warmup_epochs": 0.2,
@@ -123,6 +137,130 @@ def analyze() -> None:
     print(json.dumps(summary, indent=1))
 
 
+def git_commit() -> str:
+    import subprocess
+
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.strip()
+    return commit.strip() + ("-dirty" if dirty else "")
+
+
+def register_val() -> None:
+    """The validation sweep (the first sweep's trials, evaluated on validation) and its registration, before any run."""
+    if (VAL / "registration.json").exists():
+        raise SystemExit(f"{VAL / 'registration.json'} exists: a registration is written once, before measuring")
+    text = CONFIG.read_text()
+    data = yaml.safe_load(text)
+    data["name"] = "relgraph_mlp_fmnist_val"
+    data["recipe"]["eval_split"] = "val"
+    header = ("# The relational-graph sweep (relgraph_mlp_fmnist.yaml: the same trials, seeds and recipe) evaluated on\n"
+              "# validation: 5,000 of the last 10,000 training images; the test split is read once per trial, never to choose.\n"
+              "# Written by: python benchmarks/relgraph_fmnist_study.py --register-val\n"
+              "# Run: mobilezoo sweep run --config configs/sweeps/relgraph_mlp_fmnist_val.yaml "
+              "--out benchmarks/results/relational_graphs/val/sweep --workers 2\n")
+    body = yaml.safe_dump({k: v for k, v in data.items() if k != "trials"}, sort_keys=False, default_flow_style=False)
+    body += "trials:\n" + "".join(f"  - {yaml.safe_dump(t, default_flow_style=True, sort_keys=False, width=10_000).strip()}\n"
+                                  for t in data["trials"])
+    with atomic_path(VAL_CONFIG) as temporary:
+        temporary.write_text(header + body)
+    VAL.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(VAL / "registration.json", {
+        "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "git_commit": git_commit(),
+        "sweep": str(VAL_CONFIG.relative_to(ROOT)),
+        "selection": "the relational graph (not the complete one) with the lowest mean validation error over its 3 "
+                     "seeds; validation = Fashion-MNIST training images 50,000-54,999, never trained on",
+        "report": "the selected graph and the complete graph, retrained with their recorded seeds, tested once on "
+                  f"test images {FRESH_TEST[0]}-{FRESH_TEST[1] - 1} (never read by any selection); one-sided Welch "
+                  "t-test (selected < complete) and a bootstrap 95% CI of the difference of means",
+        "fresh_test_images": list(FRESH_TEST),
+    })
+    print(f"registered -> {(VAL / 'registration.json').relative_to(ROOT)}; sweep -> {VAL_CONFIG.relative_to(ROOT)}")
+
+
+def _retrain_on_fresh_test(trial) -> dict:
+    """Train one trial again (its recorded seed and recipe) and test it once on the fresh test images."""
+    import tempfile
+
+    import torch
+    from torch.utils.data import Subset
+
+    from mobilezoo.data.fashion_mnist import fashion_mnist
+    from mobilezoo.train.config import TrainConfig
+    from mobilezoo.train.engine import Trainer
+
+    with tempfile.TemporaryDirectory() as scratch:
+        torch.set_num_threads(trial.threads)
+        config = TrainConfig.from_dict({**trial.recipe, "model": trial.model, "model_kwargs": trial.model_kwargs,
+                                        "seed": trial.seed, "threads": trial.threads, "out_dir": scratch})
+        trainer = Trainer(config, show_progress=False)
+        last = trainer.fit()[-1]
+        fresh = Subset(fashion_mnist("test", trainer.cfg), range(*FRESH_TEST))
+        tested = trainer.evaluate(dataset=fresh)
+    return {"id": trial.id, "seed": trial.seed, "val_error": round(100.0 - last["eval_top1"], 4),
+            "fresh_test_error": round(100.0 - tested["eval_top1"], 4), "fresh_test_samples": tested["eval_samples"]}
+
+
+def report_val() -> None:
+    from scipy import stats
+
+    from mobilezoo.sweep.config import SweepConfig
+    from mobilezoo.sweep.trials import make_trials
+
+    registration = json.loads((VAL / "registration.json").read_text())
+    graphs = {g["id"]: g for g in json.loads((OUT / "graphs.json").read_text())["graphs"]}
+    records = ResultStore(VAL / "sweep").records()
+    first = ResultStore(OUT / "sweep").records()
+    by_graph: dict[str, list[str]] = {}
+    for key, record in records.items():
+        if record.get("status") == "ok":
+            by_graph.setdefault(key.rsplit("_r", 1)[0], []).append(key)
+    if len(by_graph) < len(graphs) or any(len(keys) < 3 for keys in by_graph.values()):
+        raise SystemExit("the validation sweep has not finished: run it (it resumes) first")
+    val_mean = {g: statistics.fmean(records[k]["error"] for k in keys) for g, keys in by_graph.items()}
+    chosen = min((g for g in val_mean if g != "complete"), key=val_mean.get)
+    trials = {t.id: t for t in make_trials(SweepConfig.from_file(VAL_CONFIG))}
+    from tqdm import tqdm
+
+    runs = {g: [_retrain_on_fresh_test(trials[k]) for k in tqdm(sorted(by_graph[g]), desc=f"retraining {g}")]
+            for g in (chosen, "complete")}
+    for g, rows in runs.items():  # the retrained networks are the sweep's: the same seeds, data and recipe
+        for row in rows:
+            row["sweep_val_error"] = records[row["id"]]["error"]
+            row["same_as_sweep"] = abs(row["val_error"] - row["sweep_val_error"]) < 1e-6
+    a = np.array([r["fresh_test_error"] for r in runs[chosen]])
+    b = np.array([r["fresh_test_error"] for r in runs["complete"]])
+    rng = np.random.default_rng(0)
+    boot = [rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(10_000)]
+    ranks = sorted(val_mean, key=val_mean.get)
+    first_test_mean = {g: statistics.fmean(first[k]["error"] for k in by_graph[g]) for g in by_graph}
+    summary = {
+        "registration": registration, "git_commit": git_commit(),
+        "chosen": {"id": chosen, **{k: graphs[chosen][k] for k in ("C", "L", "width")},
+                   "val_error_mean": val_mean[chosen], "val_rank_of_first_sweeps_test_pick": None},
+        "complete_val_error_mean": val_mean["complete"],
+        "relational_graphs_below_complete_on_val": sum(v < val_mean["complete"] for g, v in val_mean.items()
+                                                        if g != "complete"),
+        "first_sweep_test_pick": min((g for g in first_test_mean if g != "complete"), key=first_test_mean.get),
+        "spearman_val_vs_first_test": float(stats.spearmanr([val_mean[g] for g in by_graph],
+                                                            [first_test_mean[g] for g in by_graph])[0]),
+        "fresh_test": {
+            "n_per_group": len(a), "chosen_mean": float(a.mean()), "chosen_std": float(a.std(ddof=1)),
+            "complete_mean": float(b.mean()), "complete_std": float(b.std(ddof=1)),
+            "difference": float(a.mean() - b.mean()),
+            "bootstrap_ci95": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
+            "welch_p_chosen_lower": float(stats.ttest_ind(a, b, equal_var=False, alternative="less").pvalue),
+        },
+        "retrained_equal_sweep": all(r["same_as_sweep"] for rows in runs.values() for r in rows),
+        "wall_seconds_sweep": round(sum(r.get("wall_seconds", 0) for r in records.values()), 1),
+        "host_cpu": host_cpu(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    summary["chosen"]["val_rank_of_first_sweeps_test_pick"] = ranks.index(summary["first_sweep_test_pick"]) + 1
+    write_json_atomic(VAL / "study.json", {"summary": summary, "runs": runs,
+                                           "val_error_mean": dict(sorted(val_mean.items(), key=lambda kv: kv[1]))})
+    print(json.dumps(summary, indent=1))
+
+
 def plot(relational: list[dict], complete: dict, best: dict, sweet: list[dict]) -> None:
     import matplotlib
 
@@ -165,7 +303,13 @@ def main() -> None:
     parser.add_argument("--write-config", action="store_true")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--analyze", action="store_true")
+    parser.add_argument("--register-val", action="store_true", help="write the validation sweep and its registration")
+    parser.add_argument("--report-val", action="store_true", help="select on validation, test once on fresh images")
     args = parser.parse_args()
+    if args.register_val:
+        register_val()
+    if args.report_val:
+        report_val()
     if args.write_config:
         write_config(args.seeds)
     if args.analyze:
