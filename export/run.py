@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     for column in ("model", "format", "precision", "file", "status", "worst rel. error"):
         table.add_column(column)
     for entry in entries:
-        worst = max((c["max_rel"] for c in entry["checks"]), default=None)
-        table.add_row(entry["model"], entry["format"], entry["precision"], entry["file"], entry["status"],
+        worst = entry.worst_rel_error
+        table.add_row(entry.model, entry.format, entry.precision, entry.file, entry.status,
                       f"{worst:.1e}" if worst is not None else "-")
     Console(width=150).print(table)
     return 0

@@ -139,9 +139,8 @@ def run_demo(out_dir: str = "demo_out", model_name: str = DEMO_MODEL, samples: i
         if "error" in row:
             exports_table.add_row(row["format"], "not exported: " + row["error"][:90], "-", "-")
             continue
-        entry = row["entry"]
-        worst = max((c["max_rel"] for c in entry["checks"]), default=None)
-        exports_table.add_row(row["format"], entry["status"], f"{entry['size_bytes'] / 1e6:.1f}", f"{worst:.1e}" if worst is not None else "-")
+        entry, worst = row["entry"], row["entry"].worst_rel_error
+        exports_table.add_row(row["format"], entry.status, f"{entry.size_bytes / 1e6:.1f}", f"{worst:.1e}" if worst is not None else "-")
     console.print(exports_table)
     timing_table = Table(title="latency, batch 1, 1 thread (30 runs after 5 warm-up)")
     for column in ("runtime", "p50 ms", "mean ms", "p90 ms"):
@@ -168,9 +167,8 @@ def _report(name: str, cfg: dict[str, Any], result: dict[str, Any], class_names:
         if "error" in row:
             lines.append(f"| {row['format']} | not exported: {row['error']} | - | - |")
         else:
-            entry = row["entry"]
-            worst = max((c["max_rel"] for c in entry["checks"]), default=None)
-            lines.append(f"| {row['format']} | {entry['status']} | {entry['size_bytes'] / 1e6:.1f} | {f'{worst:.1e}' if worst is not None else '-'} |")
+            entry, worst = row["entry"], row["entry"].worst_rel_error
+            lines.append(f"| {row['format']} | {entry.status} | {entry.size_bytes / 1e6:.1f} | {f'{worst:.1e}' if worst is not None else '-'} |")
     lines += ["", "## Latency (batch 1, 1 thread, p50 of 30 runs)", "", "| runtime | p50 ms | mean ms | p90 ms |", "|---|---|---|---|"]
     lines += [f"| {t['runtime']} | {t['p50_ms']:.3f} | {t['mean_ms']:.3f} | {t['p90_ms']:.3f} |" for t in timings]
     return "\n".join(lines) + "\n"

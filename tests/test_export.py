@@ -109,6 +109,33 @@ def test_manifest_lists_every_artifact_with_its_figures(out_dir):
     assert entry["input"]["batch"] == "dynamic" and entry["input"]["shape"] == [None, 3, 64, 64]
 
 
+def test_manifest_entry_is_typed_and_is_what_the_manifest_stores(tmp_path):
+    """``result.entry`` is a ManifestEntry; the manifest stores its JSON form, with the keys in the order the manifest
+    has always had them, and reading it back gives the same entry."""
+    from mobilezoo.export import ManifestEntry
+    from mobilezoo.export.manifest import locked_manifest
+    from mobilezoo.export.verify import Check
+
+    model = mobilezoo.create_model("relgraph_mlp", num_classes=10)
+    result = export(model, "onnx", tmp_path, seed=0)
+    entry = result.entry
+    assert isinstance(entry, ManifestEntry) and all(isinstance(c, Check) for c in entry.checks)
+    stored = json.loads((tmp_path / "manifest.json").read_text())["artifacts"]
+    assert stored == [json.loads(json.dumps(entry.to_dict()))]
+    assert list(stored[0]) == ["file", "model", "format", "description", "precision", "status", "sha256", "size_bytes",
+                               "input", "output", "weights", "preprocessing", "class_labels", "model_config", "checks",
+                               "tolerance", "random_seed", "runtime", "export_info", "export_seconds", "versions",
+                               "warnings"]
+    assert list(stored[0]["input"]) == ["name", "shape", "dtype", "batch", "layout"]
+    assert stored[0]["input"]["shape"] == [None, 3, 32, 32] and stored[0]["output"]["num_classes"] == 10
+    with locked_manifest(tmp_path) as manifest:
+        assert manifest.entries() == [ManifestEntry.from_dict(stored[0])]
+        assert manifest.entries()[0].to_dict() == stored[0]
+    assert entry.worst_rel_error == max(c["max_rel"] for c in stored[0]["checks"]) < FP32_RTOL
+    assert entry.min_top1_agreement == 1.0
+    assert entry["status"] == entry.status == "verified" and entry.get("absent", 7) == 7  # read as the JSON reads
+
+
 def test_artifacts_rerun_by_hand_agree_with_eager(out_dir):
     import onnxruntime as ort
     from ai_edge_litert.interpreter import Interpreter

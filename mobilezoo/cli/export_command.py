@@ -65,7 +65,7 @@ def run_export(args: argparse.Namespace) -> int:
                             threads=args.threads)
         entries.append(result.entry)
     if args.json:
-        print(json.dumps(entries, indent=2, default=str))
+        print(json.dumps([entry.to_dict() for entry in entries], indent=2, default=str))
         return 0
     table = Table(title=f"{args.name}: exported to {args.out}", caption=f"weights: {model.pretrained_cfg.weights}"
                   + ("; give NAME.TAG, --pretrained or --checkpoint for trained ones"
@@ -73,15 +73,13 @@ def run_export(args: argparse.Namespace) -> int:
     for column in ("format", "file", "MB", "status", "checks", "worst rel. error", "top-1 agree", "notes"):
         table.add_column(column)
     for entry in entries:
-        checks = entry["checks"]
-        worst = max((c["max_rel"] for c in checks), default=None)
-        agree = min((c["top1_agreement"] for c in checks), default=None)
+        worst, agree = entry.worst_rel_error, entry.min_top1_agreement
         notes = []
-        if "delegated_share" in entry["export_info"]:
-            notes.append(f"XNNPACK {entry['export_info']['delegated_share']:.0%} of nodes")
-        notes.extend(w for w in entry["warnings"] if "not run" in w or "XNNPACK" in w)
-        table.add_row(entry["format"] + (" int8" if entry["precision"] == "int8" else ""), entry["file"],
-                      f"{entry['size_bytes'] / 1e6:.1f}", entry["status"], str(len(checks)),
+        if "delegated_share" in entry.export_info:
+            notes.append(f"XNNPACK {entry.export_info['delegated_share']:.0%} of nodes")
+        notes.extend(w for w in entry.warnings if "not run" in w or "XNNPACK" in w)
+        table.add_row(entry.format + (" int8" if entry.precision == "int8" else ""), entry.file,
+                      f"{entry.size_bytes / 1e6:.1f}", entry.status, str(len(entry.checks)),
                       f"{worst:.1e}" if worst is not None else "-", f"{agree:.0%}" if agree is not None else "-",
                       "; ".join(notes))
     Console(width=160).print(table)

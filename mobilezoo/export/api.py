@@ -22,8 +22,9 @@ from .format_base import ExportContext
 from .formats import get_format, require
 from .labels import class_labels
 from .manifest import library_versions, replace_artifact
+from .manifest_entry import ArtifactInput, ArtifactOutput, ManifestEntry
 from .support import check_supported
-from .verify import FP32_RTOL, FP64_SLACK, run_checks
+from .verify import FP32_RTOL, FP64_SLACK, Check, run_checks
 
 
 
@@ -37,13 +38,13 @@ class MissingRealData(MobileZooError):
 
 @dataclass
 class ExportResult:
-    path: Path
-    manifest: Path
-    entry: dict[str, Any]
+    path: Path  # the verified artifact
+    manifest: Path  # the folder's manifest.json, which now records it
+    entry: ManifestEntry  # what the manifest says of it
 
     @property
-    def checks(self) -> list[dict[str, Any]]:
-        return self.entry["checks"]
+    def checks(self) -> list[Check]:
+        return self.entry.checks
 
 
 def open_artifact(path: str | os.PathLike, fmt: str, threads: int = 1, dynamic_batch: bool | None = None):
@@ -207,35 +208,20 @@ def _export_into(directory: Path, model: nn.Module, name: str, spec: Any, cfg: P
                 )
         digest, size = sha256_of(temporary), size_of(temporary)
         status = info.get("status") or ("verified" if checks else "not verified")
-        entry = {
-            "file": file_name,
-            "model": name,
-            "format": spec.name,
-            "description": spec.description,
-            "precision": "int8" if int8 else "fp32",
-            "status": status,
-            "sha256": digest,
-            "size_bytes": size,
-            "input": {"name": spec.input_name(shape),
-                      "shape": [None if dynamic else example_batch, *shape], "dtype": "float32",
-                      "batch": "dynamic" if dynamic else example_batch,
-                      "layout": "NCTHW" if len(shape) == 4 else "NCHW"},
-            "output": {"name": ", ".join(o["name"] for o in info["outputs"]) if "outputs" in info else ctx.output_name,
-                       "num_classes": num_classes},
-            "weights": cfg.weights,
-            "preprocessing": cfg.preprocessing(),
-            "class_labels": {"count": num_classes, "first": (ctx.labels or [])[:3]},
-            "model_config": model_config,
-            "checks": [c.to_dict() for c in checks],
-            "tolerance": None if int8 else {
+        entry = ManifestEntry(
+            file=file_name, model=name, format=spec.name, description=spec.description,
+            precision="int8" if int8 else "fp32", status=status, sha256=digest, size_bytes=size,
+            input=ArtifactInput.of(spec.input_name(shape), shape, dynamic, example_batch),
+            output=ArtifactOutput(", ".join(o["name"] for o in info["outputs"]) if "outputs" in info else ctx.output_name,
+                                  num_classes),
+            weights=cfg.weights, preprocessing=cfg.preprocessing(),
+            class_labels={"count": num_classes, "first": (ctx.labels or [])[:3]}, model_config=model_config,
+            checks=checks,
+            tolerance=None if int8 else {
                 "max_rel": FP32_RTOL, "definition": "max|artifact - eager| / max|eager|",
                 "widened_to": f"{FP64_SLACK:g} x eager's fp32-vs-fp64 error, only where that is larger (see checks)"},
-            "random_seed": seed,
-            "runtime": spec.runtime,
-            "export_info": info,
-            "export_seconds": round(exported_seconds, 2),
-            "versions": library_versions(),
-            "warnings": warnings,
-        }
+            random_seed=seed, runtime=spec.runtime, export_info=info, export_seconds=round(exported_seconds, 2),
+            versions=library_versions(), warnings=warnings,
+        )
         manifest = replace_artifact(temporary, directory, entry)
     return ExportResult(target, manifest, entry)

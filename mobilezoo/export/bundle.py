@@ -10,6 +10,7 @@ from ..errors import InvalidInputError
 from ..fileio import read_yaml_file
 from ..shipped_configs import configs_root, resolve_config_path
 from .formats import get_format
+from .manifest_entry import ManifestEntry
 
 PROFILE_KEYS = {"name", "formats", "int8", "batch", "input_size"}
 
@@ -42,8 +43,8 @@ def export_bundle(
     out_dir: str | os.PathLike,
     progress: Callable[[str], None] | None = None,
     **export_kwargs: Any,
-) -> list[dict[str, Any]]:
-    """Export every model in every profile format (and int8 where listed) into ``out_dir``."""
+) -> list[ManifestEntry]:
+    """Export every model in every profile format (and int8 where listed) into ``out_dir``; returns their entries."""
     from .api import export
 
     jobs = [(m, f, False) for m in models for f in profile["formats"]]

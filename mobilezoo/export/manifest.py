@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..fileio import file_lock, replace_path, write_json_atomic
+from .manifest_entry import ManifestEntry
 
 MANIFEST = "manifest.json"
 LIBRARIES = ("torch", "torchvision", "onnx", "onnxruntime", "onnxscript", "coremltools", "executorch",
@@ -63,10 +64,15 @@ class Manifest:
     def remove(self, file_name: str) -> None:
         self.data["artifacts"] = [a for a in self.data["artifacts"] if a.get("file") != file_name]
 
-    def add(self, entry: dict[str, Any]) -> None:
-        """Insert or replace the entry for ``entry['file']``."""
-        self.remove(entry["file"])
-        self.data["artifacts"] = sorted(self.data["artifacts"] + [entry], key=lambda a: a["file"])
+    def entries(self) -> list[ManifestEntry]:
+        """The artifacts' entries, typed."""
+        return [ManifestEntry.from_dict(a) for a in self.data["artifacts"]]
+
+    def add(self, entry: ManifestEntry | dict[str, Any]) -> None:
+        """Insert or replace the entry for ``entry.file`` (a dict: an entry as read from a manifest)."""
+        data = entry.to_dict() if isinstance(entry, ManifestEntry) else entry
+        self.remove(data["file"])
+        self.data["artifacts"] = sorted(self.data["artifacts"] + [data], key=lambda a: a["file"])
 
     def save(self) -> Path:
         from ..version import __version__
@@ -88,22 +94,22 @@ def locked_manifest(directory: str | os.PathLike) -> Iterator[Manifest]:
         yield Manifest(directory)
 
 
-def add_entry(directory: Path, entry: dict[str, Any]) -> Path:
-    """Insert or replace the entry for ``entry['file']`` (locked read-modify-write)."""
+def add_entry(directory: Path, entry: ManifestEntry | dict[str, Any]) -> Path:
+    """Insert or replace the entry for ``entry.file`` (locked read-modify-write)."""
     with locked_manifest(directory) as manifest:
         manifest.add(entry)
         return manifest.save()
 
 
-def replace_artifact(work: Path, directory: Path, entry: dict[str, Any]) -> Path:
-    """Move a verified artifact from ``work`` to ``directory/entry['file']`` and record ``entry``."""
+def replace_artifact(work: Path, directory: Path, entry: ManifestEntry) -> Path:
+    """Move a verified artifact from ``work`` to ``directory/entry.file`` and record ``entry``."""
     with locked_manifest(directory) as manifest:
-        previous = next((a for a in manifest.data["artifacts"] if a.get("file") == entry["file"]), None)
+        previous = next((a for a in manifest.data["artifacts"] if a.get("file") == entry.file), None)
         if previous is not None:
-            manifest.remove(entry["file"])  # while the file is swapped, the manifest describes neither version
+            manifest.remove(entry.file)  # while the file is swapped, the manifest describes neither version
             manifest.save()
         try:
-            replace_path(work, Path(directory) / entry["file"])
+            replace_path(work, Path(directory) / entry.file)
         except BaseException:
             if previous is not None:  # the swap did not happen: the old file is whole, so is its entry
                 manifest.add(previous)
