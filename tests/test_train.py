@@ -217,10 +217,41 @@ def test_eval_split_val_holds_out_the_last_10000_training_images_and_reports_tes
     release = json.loads(trainer.save_release("tiny.val").with_suffix(".json").read_text())
     assert release["metrics"]["top1"] == round(history[-1]["test_top1"], 2)  # a release reports test, not validation
     assert release["metrics"]["val_top1"] == round(history[-1]["eval_top1"], 2)
-    with pytest.raises(InvalidInputError, match="eval_split must be test or val"):
+    with pytest.raises(InvalidInputError, match="eval_split must be test, val or probe_fifth"):
         tiny_config(tmp_path, eval_split="validation")
     with pytest.raises(InvalidInputError, match="eval_split=val carves Fashion-MNIST"):
         tiny_config(tmp_path, eval_split="val", dataset="folder", data_dir=str(tmp_path))
+
+
+@needs_fmnist
+def test_eval_split_probe_fifth_validates_on_the_images_the_linear_probe_validates_on(tmp_path, monkeypatch):
+    """A supervised baseline tuned with eval_split probe_fifth is chosen on the very images a linear probe with the same
+    label draw chooses its lr on (issue 31: tune both on one validation split)."""
+    import numpy as np
+
+    from mobilezoo.data.fashion_mnist import load_fashion_mnist
+    from mobilezoo.data.subsets import dataset_labels, labelled_fraction, validation_fifth
+    from mobilezoo.evaluation import linear_probe as probe_module
+
+    trainer = Trainer(tiny_config(tmp_path, label_fraction=0.01, eval_split="probe_fifth", seed=2, limit_train=0),
+                      show_progress=False)
+    labels = load_fashion_mnist("train")[1]
+    labelled = labelled_fraction(labels, 0.01, seed=2)
+    validation, fit = validation_fifth(len(labelled), seed=2)
+    assert (len(trainer.eval_set), len(trainer.train_set)) == (120, 480)
+    assert np.array_equal(dataset_labels(trainer.eval_set), labels[labelled[validation.numpy()]])
+    assert np.array_equal(dataset_labels(trainer.train_set), labels[labelled[fit.numpy()]])
+    assert not set(trainer.eval_set.indices) & set(trainer.train_set.indices)
+    calls = []
+
+    def spy(count, seed=0):
+        calls.append((count, seed))
+        return validation_fifth(count, seed)
+
+    monkeypatch.setattr(probe_module, "validation_fifth", spy)
+    features, targets = torch.randn(600, 8), torch.from_numpy(labels[labelled]).long()
+    probe_module.linear_probe(features, targets, features[:10], targets[:10], 10, lrs=(0.1,), epochs=1, seed=2)
+    assert calls == [(600, 2)]  # the probe holds out validation_fifth(600, 2): the supervised run's eval images
 
 
 def test_seeded_blocks_and_runs_give_back_the_process_state(tmp_path):

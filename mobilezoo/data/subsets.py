@@ -33,3 +33,14 @@ def labelled_fraction(labels: np.ndarray, fraction: float, seed: int = 0) -> np.
         members = members[rng.permutation(len(members))]
         chosen.append(members[: max(1, int(round(fraction * len(members))))])
     return np.sort(np.concatenate(chosen))
+
+
+def validation_fifth(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(validation, fit) positions of ``count`` labelled images: a seeded fifth held out to choose a learning rate.
+
+    The linear probe validates on it, and a supervised run with ``eval_split: probe_fifth`` does too, so a probe and
+    a supervised baseline tuned over one grid are chosen on the very same images.
+    """
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed + 1))
+    held = max(1, count // 5)
+    return order[:held], order[held:]

@@ -24,6 +24,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..data.subsets import validation_fifth
 from .features import train_epoch_on_features
 
 LR_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
@@ -87,10 +88,7 @@ def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_
     mean, std = standardiser(train_features)
     raw_test = test_features
     train_features, test_features = (train_features - mean) / std, (test_features - mean) / std
-    generator = torch.Generator().manual_seed(seed + 1)
-    order = torch.randperm(len(train_labels), generator=generator)
-    held = max(1, len(order) // 5)
-    validation, fit = order[:held], order[held:]
+    validation, fit = validation_fifth(len(train_labels), seed)
     scores = {}
     for lr in lrs:
         layer = train_linear(train_features[fit], train_labels[fit], num_classes, lr, epochs, seed=seed)

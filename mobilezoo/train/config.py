@@ -97,7 +97,9 @@ class TrainConfig:
     limit_eval: int = option(0, "evaluate on only the first N test images (0: all)")
     eval_split: str = option("test", "fashion_mnist: test, or val: train on the first 50,000 training images and "
                              "evaluate on the last 10,000 (for choosing anything); the last epoch then also reports "
-                             "test_top1 once")
+                             "test_top1 once; or probe_fifth: hold out the fifth of the (label_fraction) training "
+                             "images the linear probe validates on, train on the rest and evaluate on it (tune a "
+                             "supervised baseline as the probe is tuned)")
     num_workers: int = option(0, "DataLoader worker processes")
     # optimisation
     epochs: int = option(10, "passes over the training set")
@@ -199,11 +201,11 @@ class TrainConfig:
             if self.dataset in ("clips", "colour_crops"):
                 raise InvalidInputError(f"method=moco trains on labelled image sets (its kNN monitor needs labels), "
                                         f"not dataset={self.dataset}")
-        if self.eval_split not in ("test", "val"):
-            raise InvalidInputError(f"eval_split must be test or val, got {self.eval_split!r}")
-        if self.eval_split == "val" and self.dataset != "fashion_mnist":
-            raise InvalidInputError(f"eval_split=val carves Fashion-MNIST's training file; dataset={self.dataset} "
-                                    "has its own validation data (drop eval_split)")
+        if self.eval_split not in ("test", "val", "probe_fifth"):
+            raise InvalidInputError(f"eval_split must be test, val or probe_fifth, got {self.eval_split!r}")
+        if self.eval_split != "test" and self.dataset != "fashion_mnist":
+            raise InvalidInputError(f"eval_split={self.eval_split} carves Fashion-MNIST's training images; "
+                                    f"dataset={self.dataset} has its own validation data (drop eval_split)")
         if self.warmup_epochs > self.epochs:
             raise InvalidInputError(f"warmup_epochs ({self.warmup_epochs}) must not exceed epochs ({self.epochs})")
 

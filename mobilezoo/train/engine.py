@@ -70,6 +70,12 @@ def build_data(config: TrainConfig, cfg: dict[str, Any]) -> tuple[torch.utils.da
         if labels is None:
             raise InvalidInputError(f"label_fraction needs a labelled data set; dataset={config.dataset} has no labels")
         train = torch.utils.data.Subset(train, labelled_fraction(labels, config.label_fraction, config.seed).tolist())
+    if config.eval_split == "probe_fifth":  # the images the linear probe chooses its lr on (same seed, same draw)
+        from ..data.subsets import validation_fifth
+
+        validation, fit = validation_fifth(len(train), config.seed)
+        train, evaluation = (torch.utils.data.Subset(train, fit.tolist()),
+                             torch.utils.data.Subset(train, validation.tolist()))
     return train, evaluation
 
 
