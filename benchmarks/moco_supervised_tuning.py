@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import subprocess
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import yaml
 
 from mobilezoo.evaluation.linear_probe import LR_GRID
 from mobilezoo.fileio import atomic_path, write_json_atomic
+from study_record import git_commit, write_sweep_file
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "moco" / "supervised_tuning"
@@ -35,11 +35,6 @@ SWEEP = ROOT / "configs" / "sweeps" / "moco_supervised_lr_fmnist.yaml"
 RECIPE_FILE = ROOT / "configs" / "train" / "fbnetv2_f1_fmnist.yaml"
 DRAWS = (0, 1, 2)  # the study's 1 % label draws (seed s draws the 600 images and seeds the run)
 FRACTION, EPOCHS = 0.01, 200  # as the study's untuned supervised rows
-
-
-def git_commit() -> str:
-    run = lambda *cmd: subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    return run("git", "rev-parse", "HEAD") + ("-dirty" if run("git", "status", "--porcelain", "--untracked-files=no") else "")
 
 
 def recipe() -> dict:
@@ -59,13 +54,8 @@ def register() -> None:
               "# Written by: python benchmarks/moco_supervised_tuning.py --register\n"
               "# Run: mobilezoo sweep run --config configs/sweeps/moco_supervised_lr_fmnist.yaml "
               "--out benchmarks/results/moco/supervised_tuning/sweep --workers 2\n")
-    body = yaml.safe_dump({"name": "moco_supervised_lr_fmnist", "seed": 0,
-                           "recipe": {**recipe(), "eval_split": "probe_fifth"}, "threads_per_trial": 1},
-                          sort_keys=False, default_flow_style=False)
-    body += "trials:\n" + "".join(f"  - {yaml.safe_dump(t, default_flow_style=True, sort_keys=False).strip()}\n"
-                                  for t in trials)
-    with atomic_path(SWEEP) as temporary:
-        temporary.write_text(header + body)
+    write_sweep_file(SWEEP, header, {"name": "moco_supervised_lr_fmnist", "seed": 0,
+                                     "recipe": {**recipe(), "eval_split": "probe_fifth"}, "threads_per_trial": 1}, trials)
     OUT.mkdir(parents=True, exist_ok=True)
     write_json_atomic(OUT / "registration.json", {
         "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "git_commit": git_commit(),

@@ -36,10 +36,11 @@ import numpy as np
 import yaml
 
 from mobilezoo.bench.runtimes import host_cpu
-from mobilezoo.fileio import atomic_path, save_png, write_json_atomic
+from mobilezoo.fileio import save_png, write_json_atomic
 from mobilezoo.graphs.relational_sampling import sample_relational_graphs
 from mobilezoo.models.relgraph import RelationalGraph, mlp_macs
 from mobilezoo.sweep.store import ResultStore
+from study_record import git_commit, write_sweep_file
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "relational_graphs"
@@ -80,12 +81,8 @@ def write_config(seeds: int) -> None:
               f"{seeds} seeds each.\n# Written by: python benchmarks/relgraph_fmnist_study.py --write-config\n"
               "# Run: mobilezoo sweep run --config configs/sweeps/relgraph_mlp_fmnist.yaml "
               "--out benchmarks/results/relational_graphs/sweep --workers 2\n")
-    body = yaml.safe_dump({"name": "relgraph_mlp_fmnist", "seed": 1, "recipe": RECIPE, "threads_per_trial": 1},
-                          sort_keys=False, default_flow_style=False)
-    body += "trials:\n" + "".join(f"  - {yaml.safe_dump(t, default_flow_style=True, sort_keys=False, width=10_000).strip()}\n"
-                                  for t in trials)
-    with atomic_path(CONFIG) as temporary:
-        temporary.write_text(header + body)
+    write_sweep_file(CONFIG, header, {"name": "relgraph_mlp_fmnist", "seed": 1, "recipe": RECIPE, "threads_per_trial": 1},
+                     trials)
     OUT.mkdir(parents=True, exist_ok=True)
     write_json_atomic(OUT / "graphs.json", {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                                             "bins": {"C": C_BINS, "L": L_BINS, "L_range": L_RANGE}, "graphs": graphs})
@@ -137,15 +134,6 @@ def analyze() -> None:
     print(json.dumps(summary, indent=1))
 
 
-def git_commit() -> str:
-    import subprocess
-
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.strip()
-    return commit.strip() + ("-dirty" if dirty else "")
-
-
 def register_val() -> None:
     """The validation sweep (the first sweep's trials, evaluated on validation) and its registration, before any run."""
     if (VAL / "registration.json").exists():
@@ -159,11 +147,7 @@ def register_val() -> None:
               "# Written by: python benchmarks/relgraph_fmnist_study.py --register-val\n"
               "# Run: mobilezoo sweep run --config configs/sweeps/relgraph_mlp_fmnist_val.yaml "
               "--out benchmarks/results/relational_graphs/val/sweep --workers 2\n")
-    body = yaml.safe_dump({k: v for k, v in data.items() if k != "trials"}, sort_keys=False, default_flow_style=False)
-    body += "trials:\n" + "".join(f"  - {yaml.safe_dump(t, default_flow_style=True, sort_keys=False, width=10_000).strip()}\n"
-                                  for t in data["trials"])
-    with atomic_path(VAL_CONFIG) as temporary:
-        temporary.write_text(header + body)
+    write_sweep_file(VAL_CONFIG, header, {k: v for k, v in data.items() if k != "trials"}, data["trials"])
     VAL.mkdir(parents=True, exist_ok=True)
     write_json_atomic(VAL / "registration.json", {
         "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "git_commit": git_commit(),

@@ -20,10 +20,7 @@ once per training, at its end, and only the report looks at it. Searches never r
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -34,12 +31,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from mobilezoo.bench.runtimes import host_cpu
 from mobilezoo.fileio import atomic_path, save_png, write_json_atomic
 from mobilezoo.nas.derive import derive_definition, write_definition
 from mobilezoo.nas.latency_table import LatencyTable
 from mobilezoo.nas.lut_tables import latency_tables
 from mobilezoo.nas.space import SearchSpace
+from study_record import git_commit, machine
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -58,15 +55,6 @@ RECIPE = {"dataset": "fashion_mnist", "eval_split": "val", "num_classes": 10, "e
           "limit_train": 10000, "limit_eval": 0}
 GUMBEL_SUPERNET = OUT / "searches" / "dmasking_0.075ms" / "search.pt"  # today's Gumbel-trained supernet
 UNIFORM_SUPERNET = OUT / "searches" / "supernet_uniform" / "search.pt"
-
-
-def git_commit() -> str:
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-
-def machine() -> dict[str, Any]:
-    return {"host_cpu": host_cpu(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
 
 
 def tables():

@@ -19,21 +19,16 @@ once per training at its end. No choice in this study looks at test numbers.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import random
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from mobilezoo.bench.runtimes import host_cpu
 from mobilezoo.fileio import atomic_path, save_png, write_json_atomic
+from study_record import git_commit, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "unnas_search"
@@ -45,15 +40,6 @@ NET = {"channels": 8, "layers": 5, "layout": "cifar"}
 RECIPE = {"dataset": "fashion_mnist", "eval_split": "val", "input_size": 16, "num_classes": 10, "epochs": 3,
           "batch_size": 64, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5.0e-4,
           "warmup_epochs": 0.2, "label_smoothing": 0.0, "limit_train": 5000, "limit_eval": 0}
-
-
-def git_commit() -> str:
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-
-def machine() -> dict[str, Any]:
-    return {"host_cpu": host_cpu(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
 
 
 def phase_nets(args: argparse.Namespace) -> None:
