@@ -122,6 +122,26 @@ def curve(run: dict, length: int) -> np.ndarray:
     return np.maximum.accumulate(np.array(scores + [scores[-1]] * (length - len(scores))))
 
 
+def compare(oneshot: dict[str, list[float]], trained: dict[str, list]) -> dict:
+    """LaNAS against random search, on the best one-shot top-1 (%) after every evaluation and on the trained top-1 of
+    each run's best: n, difference of means, Welch's t-test (two-sided) and a bootstrap 95% CI of the difference."""
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    result = {}
+    for name, values in (("oneshot_after_all", oneshot), ("trained", trained)):
+        a, b = (np.array([v for v in values[k] if v is not None], float) for k in ("lanas", "random"))
+        if len(a) < 2 or len(b) < 2:
+            continue
+        boot = [rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(10_000)]
+        result[name] = {"n": [len(a), len(b)], "lanas": [round(a.mean(), 3), round(a.std(ddof=1), 3)],
+                        "random": [round(b.mean(), 3), round(b.std(ddof=1), 3)],
+                        "difference": round(float(a.mean() - b.mean()), 3),
+                        "welch_p": round(float(stats.ttest_ind(a, b, equal_var=False).pvalue), 3),
+                        "bootstrap_ci95": [round(float(x), 3) for x in np.percentile(boot, [2.5, 97.5])]}
+    return result
+
+
 def report(args: argparse.Namespace, space: SearchSpace, runs: list[dict], trained: dict) -> None:
     length = args.evaluations
     rows, summary = [], {}
@@ -131,7 +151,7 @@ def report(args: argparse.Namespace, space: SearchSpace, runs: list[dict], train
         tops = [trained.get(f"{algorithm}_s{r['seed']}", {}).get("top1") for r in mine]
         summary[algorithm] = {
             "runs": len(mine), "settings": ALGORITHMS[algorithm],
-            **{f"best_oneshot_at_{n}": [round(float(curves[:, n - 1].mean()), 4), round(float(curves[:, n - 1].std()), 4)]
+            **{f"best_oneshot_at_{n}": [round(float(curves[:, n - 1].mean()), 4), round(float(curves[:, n - 1].std(ddof=1)), 4)]  # sample s.d.
                for n in (20, 50, length) if n <= length},
             "trained_top1_of_run_best": tops,
             "trained_top1_mean": round(statistics.fmean([t for t in tops if t is not None]), 3) if any(t is not None for t in tops) else None}
@@ -139,6 +159,9 @@ def report(args: argparse.Namespace, space: SearchSpace, runs: list[dict], train
             best = best_of(r)
             rows.append({"run": f"{algorithm}_s{r['seed']}", "oneshot": best["score"], "latency_ms": best["latency_ms"],
                          "trained_top1": top, "wall_seconds": r["wall_seconds"]})
+    summary["lanas_vs_random"] = compare(
+        {a: [float(curve(r, length)[-1]) * 100 for r in runs if r["algorithm"] == a] for a in ALGORITHMS},
+        {a: summary[a]["trained_top1_of_run_best"] for a in ALGORITHMS})
     lanas_best = max((r for r in runs if r["algorithm"] == "lanas"), key=lambda r: best_of(r)["score"])
     best = best_of(lanas_best)
     write_definition(derive_definition(space, choice_of(space, tuple(best["arch"])), "lanas_fmnist"), OUT / "best.yaml",
@@ -178,7 +201,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--report-only", action="store_true", help="recompute study.json and the plot from the records")
     args = parser.parse_args()
+    if args.report_only:  # nothing is searched, trained or measured: the recorded runs and trainings are read
+        return report(args, SearchSpace.from_file(SPACE), read_runs(OUT / "runs.jsonl"),
+                      ResultStore(OUT / "trainings").records())
     OUT.mkdir(parents=True, exist_ok=True)
     space = SearchSpace.from_file(SPACE)
     if not os.path.exists(args.lut):

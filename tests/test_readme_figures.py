@@ -128,3 +128,14 @@ def test_every_study_has_its_provenance():
     text = (RESULTS / "PROVENANCE.md").read_text()
     for folder in sorted(p.name for p in RESULTS.iterdir() if p.is_dir()):
         assert f"## {folder}\n" in text, f"PROVENANCE.md lacks {folder}: run python benchmarks/provenance.py"
+
+
+def test_lanas_fmnist_against_random_search():
+    comparison = json.loads((RESULTS / "lanas_fmnist" / "study.json").read_text())["summary"]["lanas_vs_random"]
+    oneshot, trained = comparison["oneshot_after_all"], comparison["trained"]
+    _quoted("README.md", f"{oneshot['lanas'][0]:.2f} ± {oneshot['lanas'][1]:.2f}%",
+            f"{oneshot['random'][0]:.2f} ± {oneshot['random'][1]:.2f}%", f"Welch p = {oneshot['welch_p']:.2f}",
+            f"p = {trained['welch_p']:.2f}")
+    low, high = oneshot["bootstrap_ci95"]
+    _quoted("benchmarks/results/lanas_fmnist/README.md", f"Welch p = {oneshot['welch_p']:.2f}", f"[{low:.2f}, {high:.2f}]",
+            f"{trained['lanas'][0]:.2f} ± {trained['lanas'][1]:.2f}%")
