@@ -99,7 +99,7 @@ def analyze() -> None:
         errors = [records[k]["error"] for k in records if k.rsplit("_r", 1)[0] == g["id"] and records[k].get("status") == "ok"]
         if errors:
             rows.append({**g, "errors": errors, "mean": statistics.fmean(errors),
-                         "std": statistics.pstdev(errors) if len(errors) > 1 else 0.0})
+                         "std": statistics.stdev(errors) if len(errors) > 1 else 0.0})  # sample s.d.
     complete = next((r for r in rows if r["id"] == "complete"), None)
     if complete is None:
         raise SystemExit("the complete graph's trials have not run yet: finish the sweep first")
