@@ -46,6 +46,23 @@ def test_relational_graphs_complete_and_best():
     _quoted("README.md", f"{summary['graphs_better_than_complete']} of {summary['graphs']} graphs have a lower mean error")
 
 
+def test_relational_graph_reselected_on_validation():
+    study = json.loads((RESULTS / "relational_graphs" / "val" / "study.json").read_text())
+    summary, fresh = study["summary"], study["summary"]["fresh_test"]
+    assert summary["retrained_equal_sweep"] and summary["registration"]["written"] < summary["date"]
+    figures = (f"{fresh['chosen_mean']:.2f} ± {fresh['chosen_std']:.2f}%", f"{fresh['complete_mean']:.2f} ± {fresh['complete_std']:.2f}%",
+               f"p = {fresh['welch_p_chosen_lower']:.2f}")
+    _quoted("README.md", *figures)
+    low, high = fresh["bootstrap_ci95"]
+    _quoted("benchmarks/results/relational_graphs/README.md", *figures, f"[{low:.2f}, {high:.2f}]",
+            f"**{summary['chosen']['id']}**", f"Spearman {summary['spearman_val_vs_first_test']:.2f}",
+            f"{summary['relational_graphs_below_complete_on_val']} of 57 graphs are below")
+    # the validation sweep trained the first sweep's networks: their test errors agree record by record
+    first = {r["id"]: r for r in _jsonl(RESULTS / "relational_graphs" / "sweep" / "results.jsonl")}
+    second = _jsonl(RESULTS / "relational_graphs" / "val" / "sweep" / "results.jsonl")
+    assert len(second) == 174 and all(r["test_top1"] == first[r["id"]]["top1"] for r in second)
+
+
 def test_long_tail_samplers():
     rows = _jsonl(RESULTS / "long_tail" / "stage2.jsonl")
     joint = {}
