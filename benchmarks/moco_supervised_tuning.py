@@ -9,6 +9,7 @@ validation images (``eval_split: probe_fifth``), on each of the three 1 % label 
     mobilezoo sweep run --config configs/sweeps/moco_supervised_lr_fmnist.yaml \\
         --out benchmarks/results/moco/supervised_tuning/sweep --workers 2      # 3 draws x 10 lrs (resumable)
     python benchmarks/moco_supervised_tuning.py --report        # pick per draw, retrain on all 600, test once
+                                                                # (a draw whose tuning is done runs its final at once)
 
 The MoCo side is the study's recorded ``moco linear`` rows of the 30-epoch backbone (results.jsonl), whose lr was
 picked by the same rule on the same images.
@@ -98,17 +99,19 @@ def report() -> None:
     for draw in DRAWS:
         rows = {lr: records.get(f"d{draw}_lr{lr:g}") for lr in LR_GRID}
         if any(r is None for r in rows.values()):
-            raise SystemExit(f"draw {draw}: the tuning sweep has not finished; run it (it resumes) first")
+            continue  # its tuning is still running: its final waits
         chosen[draw] = {"scores": {lr: r["top1"] for lr, r in rows.items() if r["status"] == "ok"},
                         "diverged": [lr for lr, r in rows.items() if r["status"] != "ok"]}
         chosen[draw]["lr"] = pick(chosen[draw]["scores"])
     finals_path = OUT / "final.jsonl"
     finals = {r["draw"]: r for r in map(json.loads, finals_path.read_text().splitlines())} if finals_path.exists() else {}
-    for draw in DRAWS:  # resumable: one line per finished draw
+    for draw in sorted(chosen):  # resumable: one line per finished draw, each as soon as its tuning is complete
         if draw not in finals:
             finals[draw] = final_run(draw, chosen[draw]["lr"])
             with atomic_path(finals_path) as temporary:
                 temporary.write_text("".join(json.dumps(finals[d]) + "\n" for d in sorted(finals)))
+    if len(finals) < len(DRAWS):
+        raise SystemExit(f"finals of draws {sorted(finals)} done; the others wait for their tuning (run --report again)")
     study = [json.loads(line) for line in (ROOT / "benchmarks" / "results" / "moco" / "results.jsonl").read_text().splitlines()]
     moco = {r.get("seed", 0): r["top1"] for r in study
             if r["method"] == "moco linear" and r.get("pretrain_epochs") == 30 and r["label_fraction"] == FRACTION}
