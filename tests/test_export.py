@@ -134,6 +134,7 @@ def test_manifest_entry_is_typed_and_is_what_the_manifest_stores(tmp_path):
     assert entry.worst_rel_error == max(c["max_rel"] for c in stored[0]["checks"]) < FP32_RTOL
     assert entry.min_top1_agreement == 1.0
     assert entry["status"] == entry.status == "verified" and entry.get("absent", 7) == 7  # read as the JSON reads
+    assert result.checks[0]["max_rel"] == result.checks[0].max_rel and result.checks[0].get("absent") is None
 
 
 def test_artifacts_rerun_by_hand_agree_with_eager(out_dir):

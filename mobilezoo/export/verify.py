@@ -35,6 +35,13 @@ class Check:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    # read as the manifest's JSON reads (``check["max_rel"]``): code written against the dict form keeps working
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.to_dict().get(key, default)
+
 
 def compare(reference: torch.Tensor, output: np.ndarray) -> tuple[float, float, float]:
     """(max abs error, relative error to max |reference|, share of rows with the same arg-max)."""
