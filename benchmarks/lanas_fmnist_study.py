@@ -38,6 +38,7 @@ from mobilezoo.nas.searchers import run_search
 from mobilezoo.nas.space import SearchSpace
 from mobilezoo.sweep import SweepConfig, run_sweep
 from mobilezoo.sweep.store import ResultStore
+from study_record import bootstrap_ci95
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "lanas_fmnist"
@@ -133,12 +134,11 @@ def compare(oneshot: dict[str, list[float]], trained: dict[str, list]) -> dict:
         a, b = (np.array([v for v in values[k] if v is not None], float) for k in ("lanas", "random"))
         if len(a) < 2 or len(b) < 2:
             continue
-        boot = [rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(10_000)]
         result[name] = {"n": [len(a), len(b)], "lanas": [round(a.mean(), 3), round(a.std(ddof=1), 3)],
                         "random": [round(b.mean(), 3), round(b.std(ddof=1), 3)],
                         "difference": round(float(a.mean() - b.mean()), 3),
                         "welch_p": round(float(stats.ttest_ind(a, b, equal_var=False).pvalue), 3),
-                        "bootstrap_ci95": [round(float(x), 3) for x in np.percentile(boot, [2.5, 97.5])]}
+                        "bootstrap_ci95": [round(x, 3) for x in bootstrap_ci95(a, b, rng)]}
     return result
 
 

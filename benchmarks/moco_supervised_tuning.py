@@ -28,7 +28,7 @@ import yaml
 
 from mobilezoo.evaluation.linear_probe import LR_GRID
 from mobilezoo.fileio import atomic_path, write_json_atomic
-from study_record import git_commit, write_sweep_file
+from study_record import bootstrap_ci95, git_commit, write_sweep_file
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "moco" / "supervised_tuning"
@@ -119,8 +119,6 @@ def report() -> None:
     tuned = np.array([finals[d]["test_top1"] for d in DRAWS])
     probe = np.array([moco[d] for d in DRAWS])
     gaps = probe - tuned
-    rng = np.random.default_rng(0)
-    boot = [rng.choice(gaps, len(gaps)).mean() for _ in range(10_000)]
     summary = {
         "git_commit": git_commit(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "chosen_lr": {d: chosen[d]["lr"] for d in DRAWS},
@@ -130,7 +128,7 @@ def report() -> None:
         "moco_minus_tuned": {"n": len(gaps), "per_draw": gaps.tolist(), "mean": float(gaps.mean()),
                              "std": float(gaps.std(ddof=1)),
                              "paired_t_p_two_sided": float(stats.ttest_rel(probe, tuned).pvalue),
-                             "bootstrap_ci95": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))]},
+                             "bootstrap_ci95": bootstrap_ci95(gaps)},
         "sweep_wall_seconds": round(sum(r.get("wall_seconds", 0) for r in records.values()), 1),
     }
     write_json_atomic(OUT / "study.json", {"summary": summary, "tuning": {str(d): chosen[d] for d in DRAWS}})

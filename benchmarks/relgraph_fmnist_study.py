@@ -40,7 +40,7 @@ from mobilezoo.fileio import save_png, write_json_atomic
 from mobilezoo.graphs.relational_sampling import sample_relational_graphs
 from mobilezoo.models.relgraph import RelationalGraph, mlp_macs
 from mobilezoo.sweep.store import ResultStore
-from study_record import git_commit, write_sweep_file
+from study_record import bootstrap_ci95, git_commit, write_sweep_file
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "relational_graphs"
@@ -214,8 +214,6 @@ def report_val() -> None:
             row["same_as_sweep"] = abs(row["val_error"] - row["sweep_val_error"]) < 1e-6
     a = np.array([r["fresh_test_error"] for r in runs[chosen]])
     b = np.array([r["fresh_test_error"] for r in runs["complete"]])
-    rng = np.random.default_rng(0)
-    boot = [rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(10_000)]
     ranks = sorted(val_mean, key=val_mean.get)
     first_test_mean = {g: statistics.fmean(first[k]["error"] for k in by_graph[g]) for g in by_graph}
     summary = {
@@ -232,7 +230,7 @@ def report_val() -> None:
             "n_per_group": len(a), "chosen_mean": float(a.mean()), "chosen_std": float(a.std(ddof=1)),
             "complete_mean": float(b.mean()), "complete_std": float(b.std(ddof=1)),
             "difference": float(a.mean() - b.mean()),
-            "bootstrap_ci95": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
+            "bootstrap_ci95": bootstrap_ci95(a, b),
             "welch_p_chosen_lower": float(stats.ttest_ind(a, b, equal_var=False, alternative="less").pvalue),
         },
         "retrained_equal_sweep": all(r["same_as_sweep"] for rows in runs.values() for r in rows),

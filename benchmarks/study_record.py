@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import yaml
 
@@ -41,3 +42,16 @@ def write_sweep_file(path: Path, header: str, settings: dict[str, Any], trials: 
                                   for t in trials)
     with atomic_path(path) as temporary:
         temporary.write_text(header + body)
+
+
+def bootstrap_ci95(a: Any, b: Any = None, rng: np.random.Generator | None = None, draws: int = 10_000) -> list[float]:
+    """95% bootstrap interval of mean(a) - mean(b) (each resampled on its own), or of mean(a) alone (paired
+    differences). ``rng`` lets one study draw several intervals from one stream; default: a fresh seed-0 stream."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    a = np.asarray(a, float)
+    if b is None:
+        boot = [rng.choice(a, len(a)).mean() for _ in range(draws)]
+    else:
+        b = np.asarray(b, float)
+        boot = [rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(draws)]
+    return [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))]
