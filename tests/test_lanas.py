@@ -164,7 +164,7 @@ def test_lanas_on_a_search_space_under_a_latency_budget(tmp_path):
     import mobilezoo
     from mobilezoo.cli.main import main
     from mobilezoo.nas.latency_table import LatencyTable
-    from mobilezoo.nas.lut_tables import latency_tables, measure_space
+    from mobilezoo.nas.lut_tables import latency_tables, measure_space, space_blocks
     from mobilezoo.nas.oneshot import OneShotEvaluator, budget_space, choice_of, one_hot
     from mobilezoo.nas.space import SearchSpace
 
@@ -202,16 +202,23 @@ def test_lanas_on_a_search_space_under_a_latency_budget(tmp_path):
     assert set(one_hot(space, tuple(best["arch"]))) == set(names)
     over = [a for a in budget_space(space, latency, 1e9).enumerate() if latency.exact(choice_of(space, a)) > budget]
     assert over and not budget_space(space, latency, budget).is_feasible(over[0])
-    # matched latency: only networks that spend the budget (a band from the median distinct latency within it;
-    # distinct, because on a loaded machine many tiny blocks share one clamped share and so tie)
-    within = sorted(ms for ms in all_ms if ms <= budget)
-    distinct = sorted(set(within))
-    assert len(distinct) >= 3  # the fastest, one inside the band, the budget itself
-    band = distinct[min(len(distinct) // 2, len(distinct) - 2)] / budget
-    banded = budget_space(space, latency, budget, band=band)
-    kept = [a for a in budget_space(space, latency, 1e9).enumerate() if banded.is_feasible(a)]
-    assert kept and all(band * budget <= latency.exact(choice_of(space, a)) <= budget for a in kept)
-    assert len(kept) < len(within)
+    # matched latency: only networks that spend the budget (a band from the median of those within it). On an
+    # invented table with distinct shares: a measured table of this tiny space ties most networks at one latency
+    # (its blocks' shares are near 0 and clamp there), which leaves no band to test.
+    keys = [block.key for block in space_blocks(space)]
+    (tmp_path / "invented.json").write_text(json.dumps({
+        "runtime": "onnxruntime", "threads": 1, "host_cpu": "", "overhead_ms": 0.01,
+        "entries": {key: 0.01 + 0.001 * (i + 1) for i, key in enumerate(keys)}}))
+    invented = latency_tables(space, LatencyTable.load(tmp_path / "invented.json"))
+    every = list(budget_space(space, invented, 1e9).enumerate())
+    invented_ms = sorted(invented.exact(choice_of(space, a)) for a in every)
+    budget = invented_ms[len(invented_ms) // 2]
+    within = [ms for ms in invented_ms if ms <= budget]
+    band = within[len(within) // 2] / budget
+    banded = budget_space(space, invented, budget, band=band)
+    kept = [a for a in every if banded.is_feasible(a)]
+    assert kept and all(band * budget <= invented.exact(choice_of(space, a)) <= budget for a in kept)
+    assert len(within) // 3 < len(kept) < len(within)
     assert torch.is_grad_enabled()
 
 
