@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import mobilezoo
-from mobilezoo.errors import InvalidInputError, MissingDependencyError, MobileZooError
+from mobilezoo.errors import InvalidInputError, MissingDependencyError
 from mobilezoo.export import FORMATS, UNSUPPORTED, UnsupportedExportError, export, matrix_markdown
 from mobilezoo.export.verify import FP32_RTOL, FP64_SLACK, fp32_bar
 from mobilezoo.models.calibration import recalibrate_bn
