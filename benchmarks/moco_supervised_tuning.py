@@ -89,13 +89,17 @@ def final_run(draw: int, lr: float) -> dict:
             "wall_seconds": round(time.perf_counter() - started, 1)}
 
 
+def spread(values: np.ndarray) -> dict:
+    """Per draw, mean and sample std."""
+    return {"per_draw": values.tolist(), "mean": float(values.mean()), "std": float(values.std(ddof=1))}
+
+
 def paired(a: np.ndarray, b: np.ndarray) -> dict:
     """a - b over the draws: n, per draw, mean +- sample std, two-sided paired t p and a bootstrap 95% CI."""
     from scipy import stats
 
     gaps = a - b
-    return {"n": len(gaps), "per_draw": gaps.tolist(), "mean": float(gaps.mean()), "std": float(gaps.std(ddof=1)),
-            "paired_t_p_two_sided": float(stats.ttest_rel(a, b).pvalue), "bootstrap_ci95": bootstrap_ci95(gaps)}
+    return {"n": len(gaps), **spread(gaps), "paired_t_p_two_sided": float(stats.ttest_rel(a, b).pvalue), "bootstrap_ci95": bootstrap_ci95(gaps)}
 
 
 def report() -> None:
@@ -129,10 +133,7 @@ def report() -> None:
     summary = {
         "git_commit": git_commit(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "chosen_lr": {d: chosen[d]["lr"] for d in DRAWS},
-        "supervised_tuned": {"per_draw": tuned.tolist(), "mean": float(tuned.mean()), "std": float(tuned.std(ddof=1))},
-        "supervised_untuned": {"per_draw": baseline.tolist(), "mean": float(baseline.mean()),
-                               "std": float(baseline.std(ddof=1))},
-        "moco_30ep_linear": {"per_draw": probe.tolist(), "mean": float(probe.mean()), "std": float(probe.std(ddof=1))},
+        "supervised_tuned": spread(tuned), "supervised_untuned": spread(baseline), "moco_30ep_linear": spread(probe),
         "moco_minus_tuned": paired(probe, tuned),
         "moco_minus_untuned": paired(probe, baseline),  # the comparison the README made before this study
         "tuned_minus_untuned": paired(tuned, baseline),

@@ -173,7 +173,7 @@ def test_moco_against_a_tuned_supervised_baseline():
     rows = _jsonl(RESULTS / "moco" / "results.jsonl")
     probe = [next(r["top1"] for r in rows if r["method"] == "moco linear" and r.get("pretrain_epochs") == 30
                   and r["label_fraction"] == 0.01 and r.get("seed", 0) == d) for d in (0, 1, 2)]
-    random = [next(r["top1"] for r in rows if r["method"] == "random linear" and r["label_fraction"] == 0.01
+    random_init = [next(r["top1"] for r in rows if r["method"] == "random linear" and r["label_fraction"] == 0.01
                    and r.get("seed", 0) == d) for d in (0, 1, 2)]
     tuned = [finals[d]["test_top1"] for d in (0, 1, 2)]
     gaps = np.subtract(probe, tuned)
@@ -184,6 +184,6 @@ def test_moco_against_a_tuned_supervised_baseline():
     _quoted("benchmarks/results/moco/README.md", *quoted, *p_values,
             f"{study['tuned_minus_untuned']['mean']:.2f} ± {study['tuned_minus_untuned']['std']:.2f}",
             f"{np.mean(tuned):.2f} ± {np.std(tuned, ddof=1):.2f}",
-            f"{np.mean(np.subtract(probe, random)):+.2f} ± {np.std(np.subtract(probe, random), ddof=1):.2f}",
-            f"p = {stats.ttest_rel(probe, random).pvalue:.2g}")
+            f"{np.mean(np.subtract(probe, random_init)):+.2f} ± {np.std(np.subtract(probe, random_init), ddof=1):.2f}",
+            f"p = {stats.ttest_rel(probe, random_init).pvalue:.2g}")
     _quoted("README.md", *[q.lstrip("+") for q in quoted], *p_values)
