@@ -27,8 +27,8 @@ import numpy as np
 import yaml
 
 from mobilezoo.evaluation.linear_probe import LR_GRID
-from mobilezoo.fileio import atomic_path, write_json_atomic
-from study_record import bootstrap_ci95, git_commit, write_sweep_file
+from mobilezoo.fileio import atomic_path, save_png, write_json_atomic
+from study_record import bootstrap_ci95, git_commit, machine, write_sweep_file
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "moco" / "supervised_tuning"
@@ -102,6 +102,25 @@ def paired(a: np.ndarray, b: np.ndarray) -> dict:
     return {"n": len(gaps), **spread(gaps), "paired_t_p_two_sided": float(stats.ttest_rel(a, b).pvalue), "bootstrap_ci95": bootstrap_ci95(gaps)}
 
 
+def plot_tuning(chosen: dict[int, dict]) -> None:
+    """Validation top-1 against lr, one line per draw, the pick circled: where the supervised run's lr was chosen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    for draw, tuning in sorted(chosen.items()):
+        lrs = sorted(tuning["scores"])
+        line, = axis.plot(lrs, [tuning["scores"][lr] for lr in lrs], marker=".", label=f"draw {draw}")
+        axis.plot([tuning["lr"]], [tuning["scores"][tuning["lr"]]], "o", mfc="none", ms=10, color=line.get_color())
+    axis.set(xscale="log", xlabel="lr", ylabel="validation top-1 (%, 120 images)",
+             title="supervised 1 % labels: lr tuned on the probe's validation fifth")
+    axis.legend()
+    figure.tight_layout()
+    save_png(figure, OUT / "validation_top1_by_lr.png")
+
+
 def report() -> None:
     from mobilezoo.sweep.store import ResultStore
 
@@ -131,7 +150,7 @@ def report() -> None:
     probe = np.array([moco[d] for d in DRAWS])
     baseline = np.array([untuned[d] for d in DRAWS])
     summary = {
-        "git_commit": git_commit(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(), "machine": machine(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "chosen_lr": {d: chosen[d]["lr"] for d in DRAWS},
         "supervised_tuned": spread(tuned), "supervised_untuned": spread(baseline), "moco_30ep_linear": spread(probe),
         "moco_minus_tuned": paired(probe, tuned),
@@ -139,6 +158,7 @@ def report() -> None:
         "tuned_minus_untuned": paired(tuned, baseline),
         "sweep_wall_seconds": round(sum(r.get("wall_seconds", 0) for r in records.values()), 1),
     }
+    plot_tuning(chosen)
     write_json_atomic(OUT / "study.json", {"summary": summary, "tuning": {str(d): chosen[d] for d in DRAWS}})
     print(json.dumps(summary, indent=1))
 
